@@ -6,5 +6,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
+    // The worker writes one JSON line per request; keep test output to warnings and errors.
+    onConsoleLog: (log) => !log.includes('"level":"info"'),
   },
 });

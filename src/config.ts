@@ -75,6 +75,9 @@ const ConfigSchema = v.object({
   RATE_LIMIT_PER_MINUTE: intVar(0, 1_000_000, 60),
   TLS_SIG_SECRET_KEY: secret,
   TOKEN_SIGNING_KEY: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
+  // Rotation: tokens signed with the previous key stay valid until they expire (see SECURITY.md).
+  TOKEN_SIGNING_KEY_PREVIOUS: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
+  TLS_SIG_SECRET_KEY_PREVIOUS: secret,
   LIVE_PUSH_KEY: secret,
   LIVE_API_KEY: secret,
 });

@@ -1,4 +1,7 @@
-import { DurableObject } from "cloudflare:workers";
-export { Room } from "./rooms/room";
+// Worker entry: the edge router, and the Durable Object classes it talks to.
+import { createApp } from "./app";
+
 export { Directory } from "./rooms/directory";
-export default { async fetch() { return Response.json({ code: 0 }); } } satisfies ExportedHandler;
+export { Room } from "./rooms/room";
+
+export default createApp() satisfies ExportedHandler<Env>;
