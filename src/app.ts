@@ -8,6 +8,7 @@ import { requestId } from "hono/request-id";
 import { configFor, refusalReason } from "./config";
 import type { AppEnv } from "./http/context";
 import { logEvent } from "./http/log";
+import { limitByClient } from "./http/rate-limit";
 import { answer, httpFailure, notFound, onError } from "./http/respond";
 import { HttpError } from "./protocol/codes";
 import { LIMITS } from "./protocol/schemas";
@@ -19,6 +20,8 @@ import { UTIL_ACTIONS } from "./routes/utils";
 /** The protocol's routes, mounted at `/` and at `/weapp/`. */
 function protocolRoutes(): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
+  api.use("/utils/get_login_info", limitByClient);
+  api.use("/:group/login", limitByClient);
   for (const [name, run] of Object.entries(UTIL_ACTIONS)) {
     api.on(["GET", "POST"], `/utils/${name}`, async (c) => {
       c.set("group", "utils");

@@ -70,9 +70,7 @@ const ConfigSchema = v.object({
   MAX_AUDIENCES: intVar(1, 10_000, 30),
   ROOM_LIST_MAX_CNT: intVar(1, 1000, 100),
   CREATOR_LEAVE_DESTROYS: boolVar(false),
-  MAX_ROOMS_PER_USER: intVar(1, 1000, 20),
   CORS_ORIGINS: v.optional(v.pipe(v.string(), v.trim()), ""),
-  RATE_LIMIT_PER_MINUTE: intVar(0, 1_000_000, 60),
   TLS_SIG_SECRET_KEY: secret,
   TOKEN_SIGNING_KEY: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
   // Rotation: tokens signed with the previous key stay valid until they expire (see SECURITY.md).

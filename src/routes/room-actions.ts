@@ -9,6 +9,7 @@ import { verifyUserSig } from "../auth/usersig";
 import type { Config } from "../config";
 import type { AppEnv } from "../http/context";
 import { readJsonBody, readQuery } from "../http/input";
+import { limitRoomCreation } from "../http/rate-limit";
 import { liveApiFromConfig } from "../live/api";
 import { mergeStream, normalizeMergeParams } from "../live/merge";
 import { accPlayUrl, pushUrl, signerFromConfig, verifyPushUrl } from "../live/urls";
@@ -96,6 +97,7 @@ export const ROOM_ACTIONS: Record<string, RoomAction> = {
     auth: true,
     body: Bodies.createRoom,
     async run(ctx) {
+      await limitRoomCreation(ctx.c, ctx.user);
       const roomID = ctx.body.roomID ?? randomRoomID();
       return roomStub(ctx.env, ref(ctx, roomID)).createRoom(ref(ctx, roomID), ctx.user, ctx.body.roomInfo);
     },
@@ -118,6 +120,7 @@ export const ROOM_ACTIONS: Record<string, RoomAction> = {
       if (!acceptedStreams(policy, config.LIVE_BIZID, user, body.roomID).includes(verified.stream)) {
         return fail(Code.BAD_PARAM, "pushURL 不是该用户在本房间的推流地址");
       }
+      await limitRoomCreation(ctx.c, user);
       const pusher = {
         userID: user,
         userName: body.userName,
