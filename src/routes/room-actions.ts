@@ -208,7 +208,7 @@ export const ROOM_ACTIONS: Record<string, RoomAction> = {
     body: Bodies.mergeStream,
     async run(ctx) {
       const params = normalizeMergeParams(ctx.body.mergeParams);
-      if (!params.ok) return fail(Code.BAD_PARAM, `mergeParams ${params.detail}`);
+      if (!params.ok) return fail(Code.BAD_PARAM, params.detail);
       const creator = await roomStub(ctx.env, ref(ctx, ctx.body.roomID)).requireCreator(
         ref(ctx, ctx.body.roomID),
         ctx.user,
