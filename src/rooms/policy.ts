@@ -15,33 +15,22 @@ export interface RoomPolicy {
   roomScopedStreams: boolean;
 }
 
+/** What a kind is, independent of configuration (the route table is built from this at load time). */
+export const KIND_TRAITS: Record<RoomKind, Pick<RoomPolicy, "hasLiveExtras" | "roomScopedStreams">> = {
+  live_room: { hasLiveExtras: true, roomScopedStreams: false },
+  double_room: { hasLiveExtras: false, roomScopedStreams: true },
+  multi_room: { hasLiveExtras: false, roomScopedStreams: true },
+};
+
 export function policyFor(kind: RoomKind, config: Config): RoomPolicy {
-  switch (kind) {
-    case "live_room":
-      return {
-        kind,
-        maxPushers: config.MAX_PUSHERS_LIVE,
-        creatorLeaveDestroys: true,
-        hasLiveExtras: true,
-        roomScopedStreams: false,
-      };
-    case "double_room":
-      return {
-        kind,
-        maxPushers: config.MAX_PUSHERS_DOUBLE,
-        creatorLeaveDestroys: config.CREATOR_LEAVE_DESTROYS,
-        hasLiveExtras: false,
-        roomScopedStreams: true,
-      };
-    case "multi_room":
-      return {
-        kind,
-        maxPushers: config.MAX_PUSHERS_MULTI,
-        creatorLeaveDestroys: config.CREATOR_LEAVE_DESTROYS,
-        hasLiveExtras: false,
-        roomScopedStreams: true,
-      };
-  }
+  const maxPushers = {
+    live_room: config.MAX_PUSHERS_LIVE,
+    double_room: config.MAX_PUSHERS_DOUBLE,
+    multi_room: config.MAX_PUSHERS_MULTI,
+  }[kind];
+  // The live room is its creator's show: it always ends when the creator leaves.
+  const creatorLeaveDestroys = kind === "live_room" || config.CREATOR_LEAVE_DESTROYS;
+  return { kind, maxPushers, creatorLeaveDestroys, ...KIND_TRAITS[kind] };
 }
 
 /**
