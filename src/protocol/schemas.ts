@@ -99,8 +99,9 @@ export const Bodies = {
       v.check((b) => b.operation !== "set" || b.value !== undefined, "is required for set"),
       ["value"],
     ),
+    // Counters are never negative (dec floors at 0), so no operation may take a negative value.
     v.forward(
-      v.check((b) => b.operation === "set" || b.value === undefined || b.value >= 0, "must be >= 0"),
+      v.check((b) => b.value === undefined || b.value >= 0, "must be >= 0"),
       ["value"],
     ),
   ),
