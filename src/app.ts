@@ -10,6 +10,7 @@ import type { AppEnv } from "./http/context";
 import { logEvent } from "./http/log";
 import { limitByClient } from "./http/rate-limit";
 import { answer, httpFailure, notFound, onError } from "./http/respond";
+import { apiDocsRoutes } from "./openapi";
 import { HttpError } from "./protocol/codes";
 import { LIMITS } from "./protocol/schemas";
 import { KIND_TRAITS } from "./rooms/policy";
@@ -89,6 +90,7 @@ export function createApp(): Hono<AppEnv> {
   );
 
   const api = protocolRoutes();
+  app.route("/", apiDocsRoutes()); // GET /openapi.json, GET /docs
   app.route("/", api);
   app.route("/weapp", api);
   app.notFound(notFound);

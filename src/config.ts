@@ -86,6 +86,8 @@ export type Config = Omit<Parsed, SecretName | "CORS_ORIGINS"> &
     CORS_ORIGINS: string[];
     /** Secrets that are missing or still the public demo values (empty when all are real). */
     insecureSecrets: SecretName[];
+    /** App identity vars left unset, so running on the demo values (empty when all are set). */
+    demoVars: string[];
   };
 
 export class ConfigError extends Error {
@@ -106,6 +108,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const parsed = result.output;
+  const demoVars = Object.keys(DEMO_VARS).filter((name) => input[name] === undefined);
   const insecureSecrets = SECRET_NAMES.filter((name) => !parsed[name] || parsed[name] === DEMO_SECRETS[name]);
   const secrets = Object.fromEntries(SECRET_NAMES.map((n) => [n, parsed[n] ?? DEMO_SECRETS[n]])) as Record<
     SecretName,
@@ -118,6 +121,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     insecureSecrets,
+    demoVars,
   };
 }
 
@@ -132,6 +136,8 @@ export function refusalReason(config: Config, hostname: string): string | null {
   if (config.insecureSecrets.length > 0) {
     return `secrets missing or set to demo values: ${config.insecureSecrets.join(", ")}`;
   }
+  // A deployment on the demo app identity would sign URLs and userSigs for someone else's app.
+  if (config.demoVars.length > 0) return `vars not set: ${config.demoVars.join(", ")}`;
   return null;
 }
 

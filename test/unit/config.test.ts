@@ -10,6 +10,15 @@ const realSecrets = {
   LIVE_API_KEY: "d".repeat(32),
 };
 
+const appVars = {
+  SDK_APP_ID: "1400123456",
+  ACCOUNT_TYPE: "1",
+  LIVE_APP_ID: "1250123456",
+  LIVE_BIZID: "12345",
+  LIVE_PUSH_HOST: "push.live.example.com",
+  LIVE_PLAY_HOST: "play.live.example.com",
+};
+
 describe("parseConfig", () => {
   it("applies the contract's defaults", () => {
     const c = parseConfig({});
@@ -80,7 +89,10 @@ describe("refusalReason", () => {
     expect(refusalReason(parseConfig({ ENVIRONMENT: "production" }), "api.example.com")).toMatch(/TOKEN_SIGNING_KEY/);
     const demoPush = parseConfig({ ENVIRONMENT: "staging", ...realSecrets, LIVE_PUSH_KEY: DEMO_SECRETS.LIVE_PUSH_KEY });
     expect(refusalReason(demoPush, "api.example.com")).toBe("secrets missing or set to demo values: LIVE_PUSH_KEY");
-    expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets }), "api.example.com")).toBeNull();
+    expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets }), "api.example.com")).toBe(
+      "vars not set: SDK_APP_ID, ACCOUNT_TYPE, LIVE_APP_ID, LIVE_BIZID, LIVE_PUSH_HOST, LIVE_PLAY_HOST",
+    );
+    expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets, ...appVars }), "api.example.com")).toBeNull();
   });
 });
 
