@@ -7,7 +7,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { configFor, refusalReason } from "./config";
 import type { AppEnv } from "./http/context";
-import { logEvent } from "./http/log";
+import { logEvent, recordMetric } from "./http/log";
 import { limitByClient } from "./http/rate-limit";
 import { answer, httpFailure, notFound, onError } from "./http/respond";
 import { apiDocsRoutes } from "./openapi";
@@ -51,7 +51,9 @@ export function createApp(): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = Date.now();
     await next();
-    logEvent("info", c, { status: c.res.status, code: c.get("code"), ms: Date.now() - started });
+    const ms = Date.now() - started;
+    logEvent("info", c, { status: c.res.status, code: c.get("code"), ms });
+    recordMetric(c, ms);
   });
   app.use(async (c, next) => {
     const config = configFor(c.env);
