@@ -88,10 +88,16 @@ export function createFakeLiveApi(options: FakeLiveApiOptions = {}): FakeLiveApi
       const url = new URL(request.url);
       if (url.pathname === "/fake" || url.pathname.startsWith("/fake/")) return control(request, url);
       if (url.pathname !== "/common_access") {
-        return new Response("<html><body>404 Not Found</body></html>", { status: 404, headers: { "content-type": "text/html" } });
+        return new Response("<html><body>404 Not Found</body></html>", {
+          status: 404,
+          headers: { "content-type": "text/html" },
+        });
       }
       if (request.method !== "GET" && request.method !== "POST") {
-        return new Response("<html><body>405 Method Not Allowed</body></html>", { status: 405, headers: { "content-type": "text/html" } });
+        return new Response("<html><body>405 Method Not Allowed</body></html>", {
+          status: 405,
+          headers: { "content-type": "text/html" },
+        });
       }
       const query = Object.fromEntries(url.searchParams);
       const body = request.method === "POST" ? await request.text() : "";
@@ -106,9 +112,15 @@ export function createFakeLiveApi(options: FakeLiveApiOptions = {}): FakeLiveApi
 
       switch (fake.mode) {
         case "err500":
-          return new Response("<html><body>500 Internal Server Error</body></html>", { status: 500, headers: { "content-type": "text/html" } });
+          return new Response("<html><body>500 Internal Server Error</body></html>", {
+            status: 500,
+            headers: { "content-type": "text/html" },
+          });
         case "notjson":
-          return new Response("<html><body>upstream busy</body></html>", { status: 200, headers: { "content-type": "text/html" } });
+          return new Response("<html><body>upstream busy</body></html>", {
+            status: 200,
+            headers: { "content-type": "text/html" },
+          });
         case "hang":
           await sleep(hangMs, request.signal);
           break;
@@ -144,7 +156,8 @@ export function createFakeLiveApi(options: FakeLiveApiOptions = {}): FakeLiveApi
       } catch {
         return error(-4, "body is not JSON");
       }
-      if (typeof params !== "object" || params === null || Array.isArray(params)) return error(-4, "body must be a JSON object");
+      if (typeof params !== "object" || params === null || Array.isArray(params))
+        return error(-4, "body must be a JSON object");
       const stamp = (params as Record<string, unknown>).timestamp;
       return json({ code: 0, message: "Success!", timestamp: Number.isSafeInteger(stamp) ? stamp : now() });
     }
@@ -203,11 +216,15 @@ export function defaultFakeLiveApi(): FakeLiveApi {
 
 /** A fetch that answers from a fake instead of the network: inject it wherever a fetch is taken. */
 export function fetchVia(fake: { handle(request: Request): Promise<Response> }): typeof fetch {
-  return (async (input: RequestInfo | URL, init?: RequestInit) => fake.handle(new Request(input, init))) as typeof fetch;
+  return (async (input: RequestInfo | URL, init?: RequestInit) =>
+    fake.handle(new Request(input, init))) as typeof fetch;
 }
 
 function json(value: unknown, status = 200): Response {
-  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal | null): Promise<void> {

@@ -84,7 +84,13 @@ export async function startFakeLiveApiServer(
   };
 }
 
-async function serve(fake: FakeLiveApi, host: string, req: IncomingMessage, res: ServerResponse, log: (line: string) => void) {
+async function serve(
+  fake: FakeLiveApi,
+  host: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: (line: string) => void,
+) {
   const method = req.method ?? "GET";
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -123,7 +129,9 @@ async function serve(fake: FakeLiveApi, host: string, req: IncomingMessage, res:
   if (url.pathname === "/common_access") {
     const iface = url.searchParams.get("interface") ?? "?";
     const stream = url.searchParams.get("Param.s.channel_id");
-    log(`fake live API: ${method} ${iface}${stream ? ` ${stream}` : ""} -> ${response.status} ${new TextDecoder().decode(body).slice(0, 160)}`);
+    log(
+      `fake live API: ${method} ${iface}${stream ? ` ${stream}` : ""} -> ${response.status} ${new TextDecoder().decode(body).slice(0, 160)}`,
+    );
   } else {
     log(`fake live API: ${method} ${url.pathname} -> ${response.status}`);
   }

@@ -24,7 +24,11 @@ interface ChildProcess {
   once(event: "error", listener: (err: Error) => void): void;
 }
 interface NodeChildProcess {
-  spawn(command: string, args: string[], options: { stdio: "inherit"; env?: Record<string, string | undefined> }): ChildProcess;
+  spawn(
+    command: string,
+    args: string[],
+    options: { stdio: "inherit"; env?: Record<string, string | undefined> },
+  ): ChildProcess;
 }
 interface NodeFs {
   existsSync(path: string): boolean;
@@ -132,7 +136,10 @@ if (!fs.existsSync(wranglerEntry)) {
   console.error(`dev: ${wranglerEntry} not found: run npm install (or npm ci) first`);
   process.exit(1);
 }
-const fake = start("fake live API", [...quiet, fakeScript], { FAKE_LIVE_API_PORT: fakePort, FAKE_LIVE_API_HOST: "127.0.0.1" });
+const fake = start("fake live API", [...quiet, fakeScript], {
+  FAKE_LIVE_API_PORT: fakePort,
+  FAKE_LIVE_API_HOST: "127.0.0.1",
+});
 if (!(await fakeReady(fake, 10_000))) {
   if (!exiting) console.error(`dev: the fake live API did not answer on ${fakeBase} within 10 s`);
   finish(1);

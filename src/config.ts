@@ -56,7 +56,10 @@ const ConfigSchema = v.object({
   LIVE_BIZID: v.optional(text(/^\d{1,12}$/, "must be a number"), DEMO_VARS.LIVE_BIZID),
   LIVE_PUSH_HOST: v.optional(host, DEMO_VARS.LIVE_PUSH_HOST),
   LIVE_PLAY_HOST: v.optional(host, DEMO_VARS.LIVE_PLAY_HOST),
-  LIVE_API_URL: v.optional(v.pipe(v.string(), v.trim(), v.url("must be a URL")), "http://fcgi.video.qcloud.com/common_access"),
+  LIVE_API_URL: v.optional(
+    v.pipe(v.string(), v.trim(), v.url("must be a URL")),
+    "http://fcgi.video.qcloud.com/common_access",
+  ),
   LIVE_API_TIMEOUT_MS: intVar(100, 30_000, 5_000),
   STREAM_STATUS_CHECK: boolVar(false),
   URL_VALID_SECONDS: intVar(60, 365 * 86400, 7 * 86400),

@@ -53,7 +53,9 @@ export async function openSession(
 ): Promise<void> {
   const key = sessionKey(kind, user);
   const value: StoredSession = { sid, exp: expiresAt };
-  await kv(() => env.SESSIONS.put(key, JSON.stringify(value), { expirationTtl: Math.max(60, config.TOKEN_TTL_SECONDS) }));
+  await kv(() =>
+    env.SESSIONS.put(key, JSON.stringify(value), { expirationTtl: Math.max(60, config.TOKEN_TTL_SECONDS) }),
+  );
   remember(key, sid, Date.now());
 }
 

@@ -53,7 +53,13 @@ export async function generateUserSig(input: UserSigInput): Promise<string> {
   requireCount("expireSeconds", input.expireSeconds);
   requireCount("now", time);
   const userbuf = input.userbuf === undefined ? undefined : base64Encode(input.userbuf);
-  const content = sigContent(input.identifier, String(input.sdkAppId), String(time), String(input.expireSeconds), userbuf);
+  const content = sigContent(
+    input.identifier,
+    String(input.sdkAppId),
+    String(time),
+    String(input.expireSeconds),
+    userbuf,
+  );
   const doc: Record<string, string | number> = {
     "TLS.ver": "2.0",
     "TLS.identifier": input.identifier,

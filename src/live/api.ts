@@ -51,7 +51,11 @@ export function unixNow(): number {
  * The signed URL of one call. `extra` parameters follow the signed ones, in order; they cannot
  * replace appid, interface, t or sign (such keys are dropped).
  */
-export async function signedApiUrl(o: LiveApiOptions, iface: string, extra: Record<string, string> = {}): Promise<string> {
+export async function signedApiUrl(
+  o: LiveApiOptions,
+  iface: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
   const t = String((o.now ?? unixNow)() + SIGN_VALID_SECONDS);
   const url = new URL(o.url);
   url.searchParams.append("appid", o.appId);

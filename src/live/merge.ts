@@ -1,7 +1,7 @@
 // merge_stream (contract section 6): the client's mixing parameters, POSTed unchanged to the cloud
 // live API's mix_streamv2.start_mix_stream_advanced, and its answer copied back as `result`.
-import { Code, fail, ok, type Outcome } from "../protocol/codes";
-import { callLiveApi, unixNow, type LiveApiOptions } from "./api";
+import { Code, fail, type Outcome, ok } from "../protocol/codes";
+import { callLiveApi, type LiveApiOptions, unixNow } from "./api";
 
 export const MAX_MERGE_PARAMS_BYTES = 16 * 1024;
 export const MIX_INTERFACE = "mix_streamv2.start_mix_stream_advanced";
@@ -61,7 +61,14 @@ export type MergeResult = { code: number; message: string; timestamp: number };
 export async function mergeStream(o: LiveApiOptions, body: string): Promise<Outcome<{ result: MergeResult }>> {
   const answer = await callLiveApi(o, MIX_INTERFACE, { method: "POST", body });
   if (!answer.ok) {
-    console.warn(JSON.stringify({ event: "live_api_failed", interface: MIX_INTERFACE, reason: answer.reason, detail: answer.detail }));
+    console.warn(
+      JSON.stringify({
+        event: "live_api_failed",
+        interface: MIX_INTERFACE,
+        reason: answer.reason,
+        detail: answer.detail,
+      }),
+    );
     return fail(Code.UPSTREAM, `${MIX_INTERFACE}: ${answer.detail}`);
   }
   const json = answer.json;
@@ -80,7 +87,8 @@ export async function mergeStream(o: LiveApiOptions, body: string): Promise<Outc
  */
 export function mergeResultOf(json: Record<string, unknown>, now: number): MergeResult {
   const code = integerOf(json.code) ?? integerOf(json.ret) ?? integerOf(json.retcode) ?? -1;
-  const rawMessage = typeof json.message === "string" ? json.message : typeof json.errmsg === "string" ? json.errmsg : "";
+  const rawMessage =
+    typeof json.message === "string" ? json.message : typeof json.errmsg === "string" ? json.errmsg : "";
   const timestamp = integerOf(json.timestamp) ?? now;
   return { code, message: rawMessage.slice(0, MAX_MESSAGE_CHARS), timestamp };
 }

@@ -11,7 +11,7 @@
 // Gated by STREAM_STATUS_CHECK (default off): when it is off no call is made and every stream is
 // "unknown", so neither local development nor tests ever reach the real API by accident.
 import type { Config } from "../config";
-import { callLiveApi, liveApiFromConfig, type LiveApiOptions } from "./api";
+import { callLiveApi, type LiveApiOptions, liveApiFromConfig } from "./api";
 
 export type StreamState = "live" | "stopped" | "unknown";
 
@@ -22,7 +22,11 @@ export const STATUS_CONCURRENCY = 6;
 const NEVER_PUSHED = 20601;
 
 /** The live status of each stream; "unknown" where the API could not tell (never throws). */
-export async function streamStates(config: Config, streams: string[], fetchImpl?: typeof fetch): Promise<Map<string, StreamState>> {
+export async function streamStates(
+  config: Config,
+  streams: string[],
+  fetchImpl?: typeof fetch,
+): Promise<Map<string, StreamState>> {
   const states = new Map<string, StreamState>();
   for (const stream of streams) states.set(stream, "unknown");
   if (states.size === 0) return states;
@@ -37,7 +41,13 @@ export async function streamStates(config: Config, streams: string[], fetchImpl?
     });
     if (failures.length > 0) {
       console.warn(
-        JSON.stringify({ event: "live_api_failed", interface: STATUS_INTERFACE, failed: failures.length, of: states.size, first: failures[0] }),
+        JSON.stringify({
+          event: "live_api_failed",
+          interface: STATUS_INTERFACE,
+          failed: failures.length,
+          of: states.size,
+          first: failures[0],
+        }),
       );
     }
   } catch (err) {
@@ -48,11 +58,16 @@ export async function streamStates(config: Config, streams: string[], fetchImpl?
 }
 
 /** One stream's state; `failure` says why when the API gave no usable answer. */
-export async function streamState(o: LiveApiOptions, stream: string): Promise<{ state: StreamState; failure?: string }> {
+export async function streamState(
+  o: LiveApiOptions,
+  stream: string,
+): Promise<{ state: StreamState; failure?: string }> {
   const answer = await callLiveApi(o, STATUS_INTERFACE, { method: "GET", query: { "Param.s.channel_id": stream } });
   if (!answer.ok) return { state: "unknown", failure: `${answer.reason}: ${answer.detail}` };
   const state = stateFromAnswer(answer.json);
-  return state === "unknown" ? { state, failure: `unreadable answer: ${JSON.stringify(answer.json).slice(0, 120)}` } : { state };
+  return state === "unknown"
+    ? { state, failure: `unreadable answer: ${JSON.stringify(answer.json).slice(0, 120)}` }
+    : { state };
 }
 
 /** Reads a Live_Channel_GetStatus answer (see the top of this file). */

@@ -32,7 +32,11 @@ export function signerFromConfig(config: Config): StreamSigner {
 }
 
 /** The anti-leech pair for a stream valid until `expiresAt` (unix seconds, at most 0xFFFFFFFF). */
-export async function antiLeech(key: string, stream: string, expiresAt: number): Promise<{ txSecret: string; txTime: string }> {
+export async function antiLeech(
+  key: string,
+  stream: string,
+  expiresAt: number,
+): Promise<{ txSecret: string; txTime: string }> {
   if (!Number.isInteger(expiresAt) || expiresAt < 0 || expiresAt > 0xffffffff) {
     throw new RangeError("expiresAt must be a 32-bit unix time");
   }

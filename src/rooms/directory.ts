@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { DIRECTORY_MIGRATIONS } from "./directory-schema";
 import { migrate } from "./migrate";
-import { type OrderKey, OrderedIndex } from "./ordered-index";
+import { OrderedIndex, type OrderKey } from "./ordered-index";
 import type { DirectoryEntry, RoomView } from "./types";
 
 export interface DirectoryChange {

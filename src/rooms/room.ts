@@ -22,7 +22,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type Config, configFor } from "../config";
 import { type StreamState, streamStates } from "../live/stream-status";
 import { playUrls, signerFromConfig } from "../live/urls";
-import { Code, type Failure, fail, ok, type Outcome } from "../protocol/codes";
+import { Code, type Failure, fail, type Outcome, ok } from "../protocol/codes";
 import type { DirectoryChange } from "./directory";
 import { nextVersion, retryDelayMs, SYNC_FIRST_RETRY_MS } from "./directory-sync";
 import { decideExpiry, idleReclaimAt, nextAlarm, type PusherClock, streamCheckEnabled } from "./expiry";
@@ -96,7 +96,8 @@ const Q = {
               ON CONFLICT (singleton) DO UPDATE SET kind = excluded.kind, room_id = excluded.room_id,
                 version = excluded.version, created_at = excluded.created_at, view = excluded.view,
                 pending = 1, attempts = 0, retry_at = excluded.retry_at`,
-  syncAttempt: "UPDATE directory_sync SET attempts = ?, retry_at = ? WHERE singleton = 1 AND version = ? AND pending = 1",
+  syncAttempt:
+    "UPDATE directory_sync SET attempts = ?, retry_at = ? WHERE singleton = 1 AND version = ? AND pending = 1",
   syncAcked:
     "UPDATE directory_sync SET pending = 0, attempts = 0, retry_at = NULL WHERE singleton = 1 AND version = ? AND pending = 1",
 

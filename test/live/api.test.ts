@@ -1,7 +1,13 @@
 // The cloud live API client (src/live/api.ts): signing, one bounded attempt, every failure a result.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
-import { MAX_RESPONSE_BYTES, callLiveApi, liveApiFromConfig, signedApiUrl, type LiveApiOptions } from "../../src/live/api";
+import {
+  callLiveApi,
+  type LiveApiOptions,
+  liveApiFromConfig,
+  MAX_RESPONSE_BYTES,
+  signedApiUrl,
+} from "../../src/live/api";
 
 // The contract's published check: md5("40328529ca4381a80c6ecf2e6aa57438" + "1490858347").
 const PUBLISHED_KEY = "40328529ca4381a80c6ecf2e6aa57438";
@@ -22,7 +28,14 @@ function options(fetchImpl?: typeof fetch, extra: Partial<LiveApiOptions> = {}):
   };
 }
 
-type Seen = { url: string; method: string; contentType: string | null; body: string; redirect: string; hasSignal: boolean };
+type Seen = {
+  url: string;
+  method: string;
+  contentType: string | null;
+  body: string;
+  redirect: string;
+  hasSignal: boolean;
+};
 
 /** A fetch that records each request and answers with `answer`; never touches the network. */
 function recordingFetch(answer: (request: Request) => Response | Promise<Response>) {
@@ -48,7 +61,9 @@ const jsonResponse = (value: unknown, status = 200) =>
 /** Never answers, but rejects when its signal aborts, as a real fetch does. */
 const hangingFetch = ((_input: RequestInfo | URL, init?: RequestInit) =>
   new Promise<Response>((_resolve, reject) => {
-    init?.signal?.addEventListener("abort", () => reject(init.signal?.reason ?? new DOMException("aborted", "AbortError")));
+    init?.signal?.addEventListener("abort", () =>
+      reject(init.signal?.reason ?? new DOMException("aborted", "AbortError")),
+    );
   })) as typeof fetch;
 
 /** Never answers and ignores its signal altogether. */
@@ -77,7 +92,9 @@ describe("signedApiUrl", () => {
   });
 
   it("never lets extra parameters replace the signed ones", async () => {
-    const url = new URL(await signedApiUrl(options(), MIX, { sign: "forged", t: "1", appid: "9", interface: "x", ok: "1" }));
+    const url = new URL(
+      await signedApiUrl(options(), MIX, { sign: "forged", t: "1", appid: "9", interface: "x", ok: "1" }),
+    );
     expect(url.searchParams.getAll("sign")).toEqual([PUBLISHED_SIGN]);
     expect(url.searchParams.getAll("t")).toEqual([String(PUBLISHED_T)]);
     expect(url.searchParams.getAll("appid")).toEqual(["1250000001"]);
@@ -139,7 +156,10 @@ describe("callLiveApi", () => {
 
   it("GETs with the query after the signature and no body", async () => {
     const { fetchImpl, seen } = recordingFetch(() => jsonResponse({ ret: 0 }));
-    const result = await callLiveApi(options(fetchImpl), "Live_Channel_GetStatus", { method: "GET", query: { "Param.s.channel_id": "8888_x" } });
+    const result = await callLiveApi(options(fetchImpl), "Live_Channel_GetStatus", {
+      method: "GET",
+      query: { "Param.s.channel_id": "8888_x" },
+    });
     expect(result).toEqual({ ok: true, status: 200, json: { ret: 0 } });
     expect(seen[0]?.method).toBe("GET");
     expect(seen[0]?.contentType).toBeNull();
@@ -174,19 +194,27 @@ describe("callLiveApi", () => {
   });
 
   it.each([500, 502, 404, 302])("reports HTTP %i as an http failure", async (status) => {
-    const { fetchImpl } = recordingFetch(() => new Response("oops", { status, headers: { location: "http://elsewhere.test/" } }));
+    const { fetchImpl } = recordingFetch(
+      () => new Response("oops", { status, headers: { location: "http://elsewhere.test/" } }),
+    );
     const result = await callLiveApi(options(fetchImpl), MIX, { method: "POST", body: "{}" });
     expect(result).toEqual({ ok: false, reason: "http", detail: `HTTP ${status}` });
   });
 
   it("reports a 204 (no body) as not_json", async () => {
     const { fetchImpl } = recordingFetch(() => new Response(null, { status: 204 }));
-    expect(await callLiveApi(options(fetchImpl), MIX, { method: "POST", body: "{}" })).toMatchObject({ ok: false, reason: "not_json" });
+    expect(await callLiveApi(options(fetchImpl), MIX, { method: "POST", body: "{}" })).toMatchObject({
+      ok: false,
+      reason: "not_json",
+    });
   });
 
   it.each([["<html>"], [""], ["{truncated"]])("reports a 2xx body %j as not_json", async (text) => {
     const { fetchImpl } = recordingFetch(() => new Response(text, { status: 200 }));
-    expect(await callLiveApi(options(fetchImpl), MIX, { method: "POST", body: "{}" })).toMatchObject({ ok: false, reason: "not_json" });
+    expect(await callLiveApi(options(fetchImpl), MIX, { method: "POST", body: "{}" })).toMatchObject({
+      ok: false,
+      reason: "not_json",
+    });
   });
 
   it("refuses an answer over the size bound, declared or streamed", async () => {
@@ -208,7 +236,9 @@ describe("callLiveApi", () => {
           }),
         ),
     );
-    const { value, ms } = await timed(callLiveApi(options(streamed.fetchImpl, { timeoutMs: 5_000 }), MIX, { method: "POST", body: "{}" }));
+    const { value, ms } = await timed(
+      callLiveApi(options(streamed.fetchImpl, { timeoutMs: 5_000 }), MIX, { method: "POST", body: "{}" }),
+    );
     expect(value).toMatchObject({ ok: false, reason: "not_json" });
     expect(ms).toBeLessThan(2_000);
   });
@@ -236,9 +266,14 @@ describe("callLiveApi", () => {
     const throwing = (() => {
       throw new Error("boom");
     }) as unknown as typeof fetch;
-    expect(await callLiveApi(options(throwing), MIX, { method: "POST", body: "{}" })).toMatchObject({ ok: false, reason: "network" });
+    expect(await callLiveApi(options(throwing), MIX, { method: "POST", body: "{}" })).toMatchObject({
+      ok: false,
+      reason: "network",
+    });
     const { fetchImpl, seen } = recordingFetch(() => jsonResponse({}));
-    expect(await callLiveApi(options(fetchImpl, { url: "not a url" }), MIX, { method: "POST", body: "{}" })).toMatchObject({
+    expect(
+      await callLiveApi(options(fetchImpl, { url: "not a url" }), MIX, { method: "POST", body: "{}" }),
+    ).toMatchObject({
       ok: false,
       reason: "network",
     });

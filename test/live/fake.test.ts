@@ -1,13 +1,13 @@
 // The local fake of the cloud live API (dev/fake-live-api.ts), called directly through handle().
 import { describe, expect, it } from "vitest";
 import {
-  FAKE_DEFAULT_API_KEY,
-  MIX_INTERFACE,
-  STATUS_INTERFACE,
   createFakeLiveApi,
   defaultFakeLiveApi,
+  FAKE_DEFAULT_API_KEY,
   handle,
+  MIX_INTERFACE,
   md5Hex,
+  STATUS_INTERFACE,
 } from "../../dev/fake-live-api";
 import { DEMO_SECRETS } from "../../src/config";
 import { md5Hex as webCryptoMd5Hex } from "../../src/util/crypto";
@@ -15,9 +15,19 @@ import { md5Hex as webCryptoMd5Hex } from "../../src/util/crypto";
 const NOW = 1_700_000_000;
 const KEY = FAKE_DEFAULT_API_KEY;
 
-function apiUrl(iface: string, extra: Record<string, string> = {}, opts: { t?: number; key?: string; appid?: string } = {}): string {
+function apiUrl(
+  iface: string,
+  extra: Record<string, string> = {},
+  opts: { t?: number; key?: string; appid?: string } = {},
+): string {
   const t = String(opts.t ?? NOW + 60);
-  const q = new URLSearchParams({ appid: opts.appid ?? "1250000001", interface: iface, t, sign: md5Hex((opts.key ?? KEY) + t), ...extra });
+  const q = new URLSearchParams({
+    appid: opts.appid ?? "1250000001",
+    interface: iface,
+    t,
+    sign: md5Hex((opts.key ?? KEY) + t),
+    ...extra,
+  });
   return `http://127.0.0.1:8788/common_access?${q}`;
 }
 
@@ -33,7 +43,11 @@ async function callJson(fake: { handle(r: Request): Promise<Response> }, url: st
   return { status: r.status, json: JSON.parse(r.text) as Record<string, unknown> };
 }
 
-const mixParams = { timestamp: 1_699_999_990, eventId: 1, interface: { interfaceName: "Mix_StreamV2", para: { app_id: 1250000001 } } };
+const mixParams = {
+  timestamp: 1_699_999_990,
+  eventId: 1,
+  interface: { interfaceName: "Mix_StreamV2", para: { app_id: 1250000001 } },
+};
 const post = (body: string): RequestInit => ({ method: "POST", body, headers: { "content-type": "application/json" } });
 
 describe("md5Hex (plain TypeScript, also runs under Node)", () => {
@@ -91,7 +105,10 @@ describe("fake live API: signature", () => {
   });
 
   it("answers signature failures of the channel interfaces in their own shape", async () => {
-    const r = await callJson(fixedClock(), apiUrl(STATUS_INTERFACE, { "Param.s.channel_id": "8888_a" }, { key: "f".repeat(32) }));
+    const r = await callJson(
+      fixedClock(),
+      apiUrl(STATUS_INTERFACE, { "Param.s.channel_id": "8888_a" }, { key: "f".repeat(32) }),
+    );
     expect(r.json).toEqual({ ret: -2, retcode: -2, errmsg: "sign check failed", message: "sign check failed" });
   });
 
@@ -120,7 +137,10 @@ describe("fake live API: mixing", () => {
   it("requires POST and a JSON object body", async () => {
     const fake = fixedClock();
     expect((await callJson(fake, apiUrl(MIX_INTERFACE))).json).toMatchObject({ code: -4 });
-    expect((await callJson(fake, apiUrl(MIX_INTERFACE), post("{nope"))).json).toMatchObject({ code: -4, message: "body is not JSON" });
+    expect((await callJson(fake, apiUrl(MIX_INTERFACE), post("{nope"))).json).toMatchObject({
+      code: -4,
+      message: "body is not JSON",
+    });
     expect((await callJson(fake, apiUrl(MIX_INTERFACE), post("[1]"))).json).toMatchObject({ code: -4 });
   });
 
@@ -180,7 +200,9 @@ describe("fake live API: stream status and its controls", () => {
     await status(fake, "8888_carol");
     await call(fake, "http://127.0.0.1:8788/fake/streams/8888_carol/stop", { method: "POST" });
     await call(fake, "http://127.0.0.1:8788/fake/mode/err500", { method: "POST" });
-    const seen = (await callJson(fake, "http://127.0.0.1:8788/fake/requests")).json.requests as Array<Record<string, unknown>>;
+    const seen = (await callJson(fake, "http://127.0.0.1:8788/fake/requests")).json.requests as Array<
+      Record<string, unknown>
+    >;
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ method: "GET", interface: STATUS_INTERFACE, body: "" });
     expect((await callJson(fake, "http://127.0.0.1:8788/fake/reset", { method: "POST" })).json).toEqual({ ok: true });

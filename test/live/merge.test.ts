@@ -1,9 +1,15 @@
 // merge_stream's upstream half (src/live/merge.ts): parameter checks, passthrough, answer, code 6.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createFakeLiveApi, fetchVia } from "../../dev/fake-live-api";
-import { DefaultMessage } from "../../src/protocol/codes";
 import type { LiveApiOptions } from "../../src/live/api";
-import { MAX_MERGE_PARAMS_BYTES, MIX_INTERFACE, mergeResultOf, mergeStream, normalizeMergeParams } from "../../src/live/merge";
+import {
+  MAX_MERGE_PARAMS_BYTES,
+  MIX_INTERFACE,
+  mergeResultOf,
+  mergeStream,
+  normalizeMergeParams,
+} from "../../src/live/merge";
+import { DefaultMessage } from "../../src/protocol/codes";
 
 const NOW = 1_700_000_000;
 const KEY = "40328529ca4381a80c6ecf2e6aa57438";
@@ -20,14 +26,24 @@ const params = {
       output_stream_id: "8888_alice",
       input_stream_list: [
         { input_stream_id: "8888_alice", layout_params: { image_layer: 1 } },
-        { input_stream_id: "8888_bob", layout_params: { image_layer: 2, image_width: 160, image_height: 240, location_x: 380, location_y: 630 } },
+        {
+          input_stream_id: "8888_bob",
+          layout_params: { image_layer: 2, image_width: 160, image_height: 240, location_x: 380, location_y: 630 },
+        },
       ],
     },
   },
 };
 
 function options(fetchImpl: typeof fetch, timeoutMs = 100): LiveApiOptions {
-  return { url: "http://127.0.0.1:8788/common_access", appId: "1250000001", apiKey: KEY, timeoutMs, fetch: fetchImpl, now: () => NOW };
+  return {
+    url: "http://127.0.0.1:8788/common_access",
+    appId: "1250000001",
+    apiKey: KEY,
+    timeoutMs,
+    fetch: fetchImpl,
+    now: () => NOW,
+  };
 }
 
 function viaFake(fakeOptions: Parameters<typeof createFakeLiveApi>[0] = {}) {
@@ -126,14 +142,23 @@ describe("mergeStream against the fake live API", () => {
     const seen = fake.requests[0];
     expect(seen?.method).toBe("POST");
     expect(seen?.body).toBe(text);
-    expect(seen?.query).toEqual({ appid: "1250000001", interface: MIX_INTERFACE, t: String(NOW + 60), sign: seen?.query.sign });
+    expect(seen?.query).toEqual({
+      appid: "1250000001",
+      interface: MIX_INTERFACE,
+      t: String(NOW + 60),
+      sign: seen?.query.sign,
+    });
     expect(seen?.query.sign).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it("passes a refusal by the cloud through as result.code, not as code 6", async () => {
     const { fetchImpl } = viaFake({ apiKey: "another-key-entirely-000000000000" });
     const answer = await mergeStream(options(fetchImpl), JSON.stringify(params));
-    expect(answer).toEqual({ code: 0, message: DefaultMessage[0], result: { code: -2, message: "sign check failed", timestamp: NOW } });
+    expect(answer).toEqual({
+      code: 0,
+      message: DefaultMessage[0],
+      result: { code: -2, message: "sign check failed", timestamp: NOW },
+    });
   });
 
   it.each([
@@ -168,11 +193,16 @@ describe("mergeStream, upstream faults", () => {
       throw new TypeError("Network connection lost.");
     }) as unknown as typeof fetch;
     const answer = await mergeStream(options(refused), "{}");
-    expect(answer).toEqual({ code: 6, message: `${DefaultMessage[6]}: ${MIX_INTERFACE}: connection failed: Network connection lost.` });
+    expect(answer).toEqual({
+      code: 6,
+      message: `${DefaultMessage[6]}: ${MIX_INTERFACE}: connection failed: Network connection lost.`,
+    });
   });
 
   it("answers code 6 for 502 and for JSON that is not an object", async () => {
-    expect((await mergeStream(options(answering(() => new Response("bad gateway", { status: 502 }))), "{}")).code).toBe(6);
+    expect((await mergeStream(options(answering(() => new Response("bad gateway", { status: 502 }))), "{}")).code).toBe(
+      6,
+    );
     expect((await mergeStream(options(answering(() => Response.json([1, 2]))), "{}")).code).toBe(6);
     expect((await mergeStream(options(answering(() => Response.json(null))), "{}")).code).toBe(6);
     expect((await mergeStream(options(answering(() => Response.json("ok"))), "{}")).code).toBe(6);
@@ -184,7 +214,9 @@ describe("mergeStream, upstream faults", () => {
       message: DefaultMessage[0],
       result: { code: -1, message: "", timestamp: NOW },
     });
-    expect(await mergeStream(options(answering(() => Response.json({ code: "0", message: "ok", timestamp: "12" }))), "{}")).toMatchObject({
+    expect(
+      await mergeStream(options(answering(() => Response.json({ code: "0", message: "ok", timestamp: "12" }))), "{}"),
+    ).toMatchObject({
       result: { code: 0, message: "ok", timestamp: 12 },
     });
   });
@@ -196,7 +228,11 @@ describe("mergeResultOf", () => {
     expect(mergeResultOf({ retcode: -3 }, NOW)).toEqual({ code: -3, message: "", timestamp: NOW });
   });
   it("ignores fields of the wrong type and bounds the message", () => {
-    expect(mergeResultOf({ code: 1.5, message: 7, timestamp: "soon" }, NOW)).toEqual({ code: -1, message: "", timestamp: NOW });
+    expect(mergeResultOf({ code: 1.5, message: 7, timestamp: "soon" }, NOW)).toEqual({
+      code: -1,
+      message: "",
+      timestamp: NOW,
+    });
     expect(mergeResultOf({ code: 0, message: "m".repeat(5000) }, NOW).message).toHaveLength(1024);
   });
 });

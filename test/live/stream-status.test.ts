@@ -32,7 +32,13 @@ function forbiddenFetch() {
   return { calls, fetchImpl };
 }
 
-const answer = (status: unknown, ret: unknown = 0) => ({ ret, retcode: ret, errmsg: "", message: "", output: [{ rate_type: 0, recv_type: 1, status }] });
+const answer = (status: unknown, ret: unknown = 0) => ({
+  ret,
+  retcode: ret,
+  errmsg: "",
+  message: "",
+  output: [{ rate_type: 0, recv_type: 1, status }],
+});
 
 describe("stateFromAnswer", () => {
   it.each([
@@ -114,7 +120,12 @@ describe("streamStates", () => {
     expect([...states.values()]).toEqual(["unknown", "unknown"]);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0] ?? "")).toMatchObject({ event: "live_api_failed", interface: STATUS_INTERFACE, failed: 2, of: 2 });
+    expect(JSON.parse(warnings[0] ?? "")).toMatchObject({
+      event: "live_api_failed",
+      interface: STATUS_INTERFACE,
+      failed: 2,
+      of: 2,
+    });
   });
 
   it("is unknown when the signature is refused or the connection fails", async () => {

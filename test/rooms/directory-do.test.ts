@@ -108,7 +108,10 @@ describe("versioned apply", () => {
     const dir = freshDirectory();
     await dir.apply([upsert("gone", 1, 1), removal("gone", 2)]);
     await runInDurableObject(dir, (_d: Directory, state) => {
-      state.storage.sql.exec("UPDATE rooms SET removed_at = ? WHERE room_id = 'gone'", Date.now() - TOMBSTONE_TTL_MS - 1);
+      state.storage.sql.exec(
+        "UPDATE rooms SET removed_at = ? WHERE room_id = 'gone'",
+        Date.now() - TOMBSTONE_TTL_MS - 1,
+      );
     });
     await dir.apply([upsert("new", 1, 1)]);
     const rows = await runInDurableObject(dir, (_d: Directory, state) =>
@@ -126,7 +129,8 @@ describe("cost of a page", () => {
     for (let start = 0; start < total; start += batch) {
       const changes: DirectoryChange[] = [];
       // Creation times collide on purpose (ties order by roomID).
-      for (let i = start; i < start + batch; i++) changes.push(upsert(`room_${String(i).padStart(6, "0")}`, Math.floor(i / 3), 1));
+      for (let i = start; i < start + batch; i++)
+        changes.push(upsert(`room_${String(i).padStart(6, "0")}`, Math.floor(i / 3), 1));
       await dir.apply(changes);
     }
     expect(await dir.size()).toBe(total);
@@ -168,7 +172,10 @@ describe("fed by rooms", () => {
     const busy = newRef("multi_room");
     await roomStub(busy).addPusher(busy, pusherFor(busy, "p"));
     expect(await listedRoom("multi_room", empty.roomID)).toBeUndefined();
-    expect(await listedRoom("multi_room", busy.roomID)).toMatchObject({ roomID: busy.roomID, pushers: [{ userID: "p" }] });
+    expect(await listedRoom("multi_room", busy.roomID)).toMatchObject({
+      roomID: busy.roomID,
+      pushers: [{ userID: "p" }],
+    });
     expect(await listedRoom("double_room", busy.roomID)).toBeUndefined();
   });
 

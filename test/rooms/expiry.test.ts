@@ -210,7 +210,10 @@ describe("OrderedIndex", () => {
     const index = new OrderedIndex();
     const live = new Map<string, number>();
     let seed = 42;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     for (let i = 0; i < 2000; i++) {
       const id = `r${Math.floor(rand() * 300)}`;
       const at = live.get(id);

@@ -49,7 +49,9 @@ type Row = Record<string, SqlStorageValue>;
 
 /** Runs SQL inside the room object (test-only: moves deadlines, reads internal state). */
 export function roomSql<T extends Row = Row>(ref: RoomRef, query: string, ...bindings: unknown[]): Promise<T[]> {
-  return runInDurableObject(roomStub(ref), (_instance: Room, state) => state.storage.sql.exec<T>(query, ...bindings).toArray());
+  return runInDurableObject(roomStub(ref), (_instance: Room, state) =>
+    state.storage.sql.exec<T>(query, ...bindings).toArray(),
+  );
 }
 
 /** The names of the tables left in the object's storage ([] = storage reclaimed). */
@@ -88,7 +90,10 @@ export function overrideConfig(ref: RoomRef, over: Partial<Config>): Promise<voi
 export function stubStreamStates(ref: RoomRef, answer: (streams: string[]) => Map<string, StreamState>) {
   return runInDurableObject(roomStub(ref), (instance: Room) =>
     vi
-      .spyOn(instance as unknown as { streamStatus(c: Config, s: string[]): Promise<Map<string, StreamState>> }, "streamStatus")
+      .spyOn(
+        instance as unknown as { streamStatus(c: Config, s: string[]): Promise<Map<string, StreamState>> },
+        "streamStatus",
+      )
       .mockImplementation(async (_config, streams) => answer(streams)),
   );
 }
@@ -114,5 +119,7 @@ export async function breakDirectory(ref: RoomRef) {
 
 /** Counts the room's directory sends without changing them. */
 export async function watchDirectory(ref: RoomRef) {
-  return runInDurableObject(roomStub(ref), (instance: Room) => vi.spyOn(instance as unknown as DirectorySeam, "pushToDirectory"));
+  return runInDurableObject(roomStub(ref), (instance: Room) =>
+    vi.spyOn(instance as unknown as DirectorySeam, "pushToDirectory"),
+  );
 }

@@ -49,7 +49,13 @@ describe.each(ROOM_KINDS)("%s lifecycle", (kind) => {
 
     expect(await room.createRoom(ref, "alice", "hello")).toMatchObject({ code: 0, roomID: ref.roomID });
     const created = await room.getPushers(ref);
-    expect(created).toMatchObject({ code: 0, roomID: ref.roomID, roomInfo: "hello", roomCreator: "alice", pushers: [] });
+    expect(created).toMatchObject({
+      code: 0,
+      roomID: ref.roomID,
+      roomInfo: "hello",
+      roomCreator: "alice",
+      pushers: [],
+    });
     // No pusher yet: not listed.
     expect(await listedRoom(kind, ref.roomID)).toBeUndefined();
 
@@ -188,7 +194,9 @@ describe("error codes", () => {
     expect(await roomStub(ref).getPushers(wrongKind)).toMatchObject({ code: Code.PUSHERS_NO_ROOM });
     expect(await roomStub(ref).addPusher(wrongRoom, pusherFor(ref, "b"))).toMatchObject({ code: Code.NO_ROOM });
     expect(await roomStub(ref).destroyRoom(wrongRoom, "a")).toMatchObject({ code: Code.NO_ROOM });
-    expect(await roomStub(ref).addPusher({ kind: "nope", roomID: ref.roomID } as unknown as RoomRef, pusherFor(ref, "b"))).toMatchObject({
+    expect(
+      await roomStub(ref).addPusher({ kind: "nope", roomID: ref.roomID } as unknown as RoomRef, pusherFor(ref, "b")),
+    ).toMatchObject({
       code: Code.NO_ROOM,
     });
     // live_room-only methods on another kind.
@@ -400,7 +408,10 @@ describe("expiry by alarm", () => {
     const ref = newRef("multi_room");
     const room = roomStub(ref);
     await room.createRoom(ref, "ghost", "nobody comes");
-    const [row] = await roomSql<{ created_at: number; empty_since: number }>(ref, "SELECT created_at, empty_since FROM room");
+    const [row] = await roomSql<{ created_at: number; empty_since: number }>(
+      ref,
+      "SELECT created_at, empty_since FROM room",
+    );
     expect(row!.empty_since).toBe(row!.created_at);
     expect(await alarmOf(ref)).toBe(row!.created_at + IDLE_MS);
 
@@ -500,7 +511,12 @@ describe("expiry with the stream status check", () => {
     expect(row!.deadline).toBeGreaterThan(Date.now());
     expect(row!.deadline - Date.now()).toBeLessThanOrEqual(5_000);
 
-    await roomSql(ref, "UPDATE pushers SET last_seen = ?, deadline = ? WHERE user_id = 'p'", Date.now() - 3 * HEARTBEAT_MS, Date.now() - 1);
+    await roomSql(
+      ref,
+      "UPDATE pushers SET last_seen = ?, deadline = ? WHERE user_id = 'p'",
+      Date.now() - 3 * HEARTBEAT_MS,
+      Date.now() - 1,
+    );
     await runDurableObjectAlarm(roomStub(ref));
     expect(await pusherIDs(ref)).toEqual(["host"]);
   });
@@ -569,7 +585,10 @@ describe("directory sync", () => {
     await roomSql(ref, "UPDATE directory_sync SET retry_at = ?", Date.now() - 1);
     await runDurableObjectAlarm(room);
     expect(outage.attempts).toBe(2);
-    const [again] = await roomSql<{ attempts: number; retry_at: number }>(ref, "SELECT attempts, retry_at FROM directory_sync");
+    const [again] = await roomSql<{ attempts: number; retry_at: number }>(
+      ref,
+      "SELECT attempts, retry_at FROM directory_sync",
+    );
     expect(again!.attempts).toBe(2);
     expect(again!.retry_at - Date.now()).toBeGreaterThan(5_000);
 
@@ -581,7 +600,9 @@ describe("directory sync", () => {
     await roomSql(ref, "UPDATE directory_sync SET retry_at = ?", Date.now() - 1);
     expect(await runDurableObjectAlarm(room)).toBe(true);
     expect((await listedRoom("multi_room", ref.roomID))?.pushers.map((p) => p.userID)).toEqual(["a", "b"]);
-    expect(await roomSql(ref, "SELECT pending, retry_at FROM directory_sync")).toEqual([{ pending: 0, retry_at: null }]);
+    expect(await roomSql(ref, "SELECT pending, retry_at FROM directory_sync")).toEqual([
+      { pending: 0, retry_at: null },
+    ]);
     // Back to the pusher deadline.
     expect(await alarmOf(ref)).toBe(Math.min(...Object.values(await deadlines(ref))));
   });

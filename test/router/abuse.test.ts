@@ -16,7 +16,10 @@ describe("rate limits", () => {
     expect(limited?.body).toMatchObject({ code: 429, message: expect.any(String) });
     expect(limited?.headers.get("retry-after")).toBe("60");
     // Another client is unaffected, and so is another action of the same client.
-    const other = await call("utils", "get_login_info", { method: "GET", headers: { "cf-connecting-ip": "203.0.113.10" } });
+    const other = await call("utils", "get_login_info", {
+      method: "GET",
+      headers: { "cf-connecting-ip": "203.0.113.10" },
+    });
     expect(other.body.code).toBe(0);
     const push = await call("utils", "get_test_pushurl", { method: "GET", headers: { "cf-connecting-ip": ip } });
     expect(push.body.code).toBe(0);

@@ -32,7 +32,14 @@ describe("routing and error shape", () => {
 
   it("live_room-only actions do not exist in the other kinds", async () => {
     for (const kind of ["double_room", "multi_room"]) {
-      for (const action of ["add_audience", "delete_audience", "get_audiences", "set_custom_field", "get_custom_info", "merge_stream"]) {
+      for (const action of [
+        "add_audience",
+        "delete_audience",
+        "get_audiences",
+        "set_custom_field",
+        "get_custom_info",
+        "merge_stream",
+      ]) {
         const r = await call(kind, action, { body: {} });
         expect(r.status, `${kind}/${action}`).toBe(404);
       }
@@ -92,7 +99,9 @@ describe("routing and error shape", () => {
   });
 
   it("answers CORS only for configured origins", async () => {
-    const res = await exports.default.fetch(`${BASE}/utils/get_test_pushurl`, { headers: { origin: "https://evil.test" } });
+    const res = await exports.default.fetch(`${BASE}/utils/get_test_pushurl`, {
+      headers: { origin: "https://evil.test" },
+    });
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
@@ -134,7 +143,13 @@ describe("utils", () => {
   });
 
   it("get_login_info rejects bad and duplicated userIDs with code 2", async () => {
-    for (const url of ["userID=a%20b", "userID=../x", `userID=${"a".repeat(33)}`, "userID=a&userID=b", "userID=%E4%BD%A0"]) {
+    for (const url of [
+      "userID=a%20b",
+      "userID=../x",
+      `userID=${"a".repeat(33)}`,
+      "userID=a&userID=b",
+      "userID=%E4%BD%A0",
+    ]) {
       const res = await exports.default.fetch(`${BASE}/utils/get_login_info?${url}`);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { code: number }).code, url).toBe(2);
@@ -147,7 +162,11 @@ describe("utils", () => {
     const { url_push, url_play_flv, url_play_rtmp, url_play_hls, url_play_acc } = r.body;
     const stream = new URL(url_push).pathname.split("/").pop()!;
     expect(stream).toMatch(new RegExp(`^${BIZID}_`));
-    expect(url_push).toMatch(new RegExp(`^rtmp://push\\.example\\.test/live/${stream}\\?bizid=${BIZID}&txSecret=[0-9a-f]{32}&txTime=[0-9A-F]{8}$`));
+    expect(url_push).toMatch(
+      new RegExp(
+        `^rtmp://push\\.example\\.test/live/${stream}\\?bizid=${BIZID}&txSecret=[0-9a-f]{32}&txTime=[0-9A-F]{8}$`,
+      ),
+    );
     expect(await signedOk(url_push)).toBe(true);
     expect(await signedOk(url_play_acc)).toBe(true);
     expect(url_play_flv).toBe(`http://play.example.test/live/${stream}.flv`);
@@ -183,7 +202,11 @@ describe("login", () => {
         const user = randomName();
         const r = await call(group, "login", { query: await good(user), prefix });
         expect(r.status).toBe(200);
-        expect(r.body).toMatchObject({ code: 0, userID: user, token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
+        expect(r.body).toMatchObject({
+          code: 0,
+          userID: user,
+          token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+        });
       }
     }
   });

@@ -26,7 +26,9 @@ describe.each(KINDS)("$kind", ({ kind, capacity }) => {
     expect(room.pushers.map((p: { userID: string }) => p.userID).sort()).toEqual([a!.user, b!.user].sort());
     for (const p of room.pushers) {
       expect(Object.keys(p).sort()).toEqual(["accelerateURL", "userAvatar", "userID", "userName"]);
-      expect(p.accelerateURL).toMatch(/^rtmp:\/\/play\.example\.test\/live\/\w+\?bizid=8888&txSecret=[0-9a-f]{32}&txTime=[0-9A-F]{8}$/);
+      expect(p.accelerateURL).toMatch(
+        /^rtmp:\/\/play\.example\.test\/live\/\w+\?bizid=8888&txSecret=[0-9a-f]{32}&txTime=[0-9A-F]{8}$/,
+      );
     }
     if (kind === "live_room") expect(room.audienceCount).toBe(0);
 
@@ -76,7 +78,11 @@ describe.each(KINDS)("$kind", ({ kind, capacity }) => {
     const [a] = await login(kind, 1);
     const roomID = randomName("r");
     expect((await a!.join(roomID, { roomInfo: "made by join" })).code).toBe(0);
-    expect(await a!.do("get_pushers", { roomID })).toMatchObject({ code: 0, roomCreator: a!.user, roomInfo: "made by join" });
+    expect(await a!.do("get_pushers", { roomID })).toMatchObject({
+      code: 0,
+      roomCreator: a!.user,
+      roomInfo: "made by join",
+    });
     const [b] = await login(kind, 1);
     const implicit = randomName("r");
     expect((await b!.join(implicit)).code).toBe(0);
@@ -101,7 +107,9 @@ describe.each(KINDS)("$kind", ({ kind, capacity }) => {
     expect((await a!.do("add_pusher", { ...pusher, pushURL: foreign })).code).toBe(2);
     const own = await a!.pushUrl(roomID);
     expect((await a!.do("add_pusher", { ...pusher, pushURL: own.replace("txSecret=", "txSecret=0") })).code).toBe(2);
-    expect((await a!.do("add_pusher", { ...pusher, pushURL: own.replace(/txTime=\w+/, "txTime=5C271099") })).code).toBe(2);
+    expect((await a!.do("add_pusher", { ...pusher, pushURL: own.replace(/txTime=\w+/, "txTime=5C271099") })).code).toBe(
+      2,
+    );
     expect((await a!.do("add_pusher", { ...pusher, pushURL: "rtmp://evil.test/live/x" })).code).toBe(2);
     expect((await a!.do("add_pusher", { ...pusher })).code).toBe(2);
     expect((await a!.do("add_pusher", { ...pusher, pushURL: own, userName: "n".repeat(129) })).code).toBe(2);
@@ -175,7 +183,11 @@ describe("get_room_list", () => {
       pages.push(...(await q.do("get_room_list", { index: i, cnt: 2 })).rooms.map((r: { roomID: string }) => r.roomID));
     }
     expect(pages.slice(0, 5)).toEqual(made);
-    expect((await q.do("get_room_list", { index: String(start + 1), cnt: "2" })).rooms.map((r: { roomID: string }) => r.roomID)).toEqual(made.slice(1, 3));
+    expect(
+      (await q.do("get_room_list", { index: String(start + 1), cnt: "2" })).rooms.map(
+        (r: { roomID: string }) => r.roomID,
+      ),
+    ).toEqual(made.slice(1, 3));
   });
 
   it("handles index and cnt edges", async () => {

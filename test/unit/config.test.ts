@@ -41,7 +41,12 @@ describe("parseConfig", () => {
   });
 
   it("parses strings as wrangler passes them, and JSON values", () => {
-    const c = parseConfig({ HEARTBEAT_TIMEOUT_S: "3", MAX_AUDIENCES: 7, CREATOR_LEAVE_DESTROYS: "true", CORS_ORIGINS: "https://a.test, https://b.test" });
+    const c = parseConfig({
+      HEARTBEAT_TIMEOUT_S: "3",
+      MAX_AUDIENCES: 7,
+      CREATOR_LEAVE_DESTROYS: "true",
+      CORS_ORIGINS: "https://a.test, https://b.test",
+    });
     expect(c.HEARTBEAT_TIMEOUT_S).toBe(3);
     expect(c.MAX_AUDIENCES).toBe(7);
     expect(c.CREATOR_LEAVE_DESTROYS).toBe(true);
@@ -81,8 +86,10 @@ describe("parseConfig", () => {
 describe("refusalReason", () => {
   it("development serves loopback hosts only", () => {
     const dev = parseConfig({ ENVIRONMENT: "development" });
-    for (const h of ["localhost", "127.0.0.1", "127.8.9.10", "[::1]", "api.localhost"]) expect(refusalReason(dev, h)).toBeNull();
-    for (const h of ["example.com", "10.0.0.1", "localhost.evil.test"]) expect(refusalReason(dev, h)).toMatch(/loopback/);
+    for (const h of ["localhost", "127.0.0.1", "127.8.9.10", "[::1]", "api.localhost"])
+      expect(refusalReason(dev, h)).toBeNull();
+    for (const h of ["example.com", "10.0.0.1", "localhost.evil.test"])
+      expect(refusalReason(dev, h)).toMatch(/loopback/);
   });
 
   it("a deployment with missing or demo secrets refuses to serve, naming them", () => {
@@ -92,7 +99,9 @@ describe("refusalReason", () => {
     expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets }), "api.example.com")).toBe(
       "vars not set: SDK_APP_ID, ACCOUNT_TYPE, LIVE_APP_ID, LIVE_BIZID, LIVE_PUSH_HOST, LIVE_PLAY_HOST",
     );
-    expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets, ...appVars }), "api.example.com")).toBeNull();
+    expect(
+      refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets, ...appVars }), "api.example.com"),
+    ).toBeNull();
   });
 });
 

@@ -24,7 +24,11 @@ describe("metrics", () => {
   it("a failing dataset never fails the request, and no binding means no metrics", async () => {
     const app = createApp();
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const broken = { writeDataPoint: () => { throw new Error("down"); } };
+    const broken = {
+      writeDataPoint: () => {
+        throw new Error("down");
+      },
+    };
     const res = await app.fetch(new Request("http://localhost/nope"), { ...env, METRICS: broken }, ctx);
     expect(res.status).toBe(404);
     expect((await app.fetch(new Request("http://localhost/nope"), env, ctx)).status).toBe(404);

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import {
-  STREAM_NAME,
-  type StreamSigner,
   accPlayUrl,
   antiLeech,
   playUrls,
   pushUrl,
+  STREAM_NAME,
+  type StreamSigner,
   signerFromConfig,
   verifyPushUrl,
 } from "../../src/live/urls";
@@ -33,7 +33,7 @@ describe("antiLeech", () => {
       txTime: "5C271099",
       txSecret: "f85a2ab363fe4deaffef9754d79da6fe",
     });
-    expect(await md5Hex(KEY + "test" + "5C271099")).toBe("f85a2ab363fe4deaffef9754d79da6fe");
+    expect(await md5Hex(`${KEY}test5C271099`)).toBe("f85a2ab363fe4deaffef9754d79da6fe");
   });
   it("writes txTime as upper-case hex, 8 digits", async () => {
     expect((await antiLeech(KEY, "s", 0xabcdef01)).txTime).toBe("ABCDEF01");
@@ -59,7 +59,7 @@ describe("URL shapes", () => {
     const url = new URL(await pushUrl(signer, "8888_room_1_bob", NOW));
     const txTime = url.searchParams.get("txTime");
     expect(txTime).toBe((NOW + WEEK).toString(16).toUpperCase());
-    expect(url.searchParams.get("txSecret")).toBe(await md5Hex(KEY + "8888_room_1_bob" + txTime));
+    expect(url.searchParams.get("txSecret")).toBe(await md5Hex(`${KEY}8888_room_1_bob${txTime}`));
   });
   it("play URLs: flv, rtmp, hls on the play host", () => {
     expect(playUrls(signer, "8888_alice")).toEqual({
@@ -120,7 +120,7 @@ describe("verifyPushUrl", () => {
     const upper = ALICE_PUSH.replace(ALICE_SECRET, ALICE_SECRET.toUpperCase());
     expect(await verifyPushUrl(signer, upper, NOW)).toMatchObject({ ok: true });
     const lowerTime = ALICE_TXTIME.toLowerCase();
-    const secret = await md5Hex(KEY + "8888_alice" + lowerTime);
+    const secret = await md5Hex(`${KEY}8888_alice${lowerTime}`);
     const url = `rtmp://push.example.test/live/8888_alice?bizid=8888&txSecret=${secret}&txTime=${lowerTime}`;
     expect(await verifyPushUrl(signer, url, NOW)).toEqual({ ok: true, stream: "8888_alice", expiresAt });
   });
@@ -198,8 +198,14 @@ describe("verifyPushUrl", () => {
     await rejects(`${ALICE_PUSH}#x`, "has a fragment");
     await rejects(`${ALICE_PUSH}#`, "has a fragment");
     await rejects(` ${ALICE_PUSH}`, "contains whitespace, control or non-ASCII characters");
-    await rejects(ALICE_PUSH.replace("8888_alice", "8888_al\tice"), "contains whitespace, control or non-ASCII characters");
-    await rejects(ALICE_PUSH.replace("8888_alice", "8888_alicé"), "contains whitespace, control or non-ASCII characters");
+    await rejects(
+      ALICE_PUSH.replace("8888_alice", "8888_al\tice"),
+      "contains whitespace, control or non-ASCII characters",
+    );
+    await rejects(
+      ALICE_PUSH.replace("8888_alice", "8888_alicé"),
+      "contains whitespace, control or non-ASCII characters",
+    );
     await rejects("", "contains whitespace, control or non-ASCII characters");
     await rejects("not-a-url", "not a URL");
     await rejects("rtmp://", "host is not the push host");

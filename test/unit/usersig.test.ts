@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  MAX_DECOMPRESSED_BYTES,
-  MAX_USERSIG_CHARS,
   decodeTencentBase64,
   encodeTencentBase64,
   generateUserSig,
+  MAX_DECOMPRESSED_BYTES,
+  MAX_USERSIG_CHARS,
   verifyUserSig,
 } from "../../src/auth/usersig";
 import { base64Encode, hmacSha256 } from "../../src/util/crypto";
@@ -95,7 +95,14 @@ describe("generateUserSig", () => {
 
   it("writes TLS.userbuf as standard base64 and signs it; verify round-trips", async () => {
     const userbuf = new Uint8Array([0, 1, 0xfb, 0xff, 0x7f]);
-    const userSig = await generateUserSig({ identifier: "carol", sdkAppId: APP, secretKey: KEY, expireSeconds: 60, now: T, userbuf });
+    const userSig = await generateUserSig({
+      identifier: "carol",
+      sdkAppId: APP,
+      secretKey: KEY,
+      expireSeconds: 60,
+      now: T,
+      userbuf,
+    });
     const doc = await unpack(userSig);
     expect(doc["TLS.userbuf"]).toBe("AAH7/38=");
     const content = `TLS.identifier:carol\nTLS.sdkappid:${APP}\nTLS.time:${T}\nTLS.expire:60\nTLS.userbuf:AAH7/38=\n`;
@@ -141,7 +148,13 @@ describe("verifyUserSig accepts", () => {
 
 describe("verifyUserSig rejects", () => {
   it("a userSig signed with another key (signature), without leaking secrets", async () => {
-    const userSig = await generateUserSig({ identifier: "alice", sdkAppId: APP, secretKey: OTHER_KEY, expireSeconds: 60, now: T });
+    const userSig = await generateUserSig({
+      identifier: "alice",
+      sdkAppId: APP,
+      secretKey: OTHER_KEY,
+      expireSeconds: 60,
+      now: T,
+    });
     const result = await check(userSig);
     expect(result).toEqual({ ok: false, reason: "signature", detail: "signature does not match" });
   });
@@ -152,7 +165,13 @@ describe("verifyUserSig rejects", () => {
   });
 
   it("another sdkappid (sdkappid)", async () => {
-    const result = await verifyUserSig({ userSig: PY_ALICE, identifier: "alice_01", sdkAppId: 1400000001, secretKey: KEY, now: T });
+    const result = await verifyUserSig({
+      userSig: PY_ALICE,
+      identifier: "alice_01",
+      sdkAppId: 1400000001,
+      secretKey: KEY,
+      now: T,
+    });
     expect(result).toMatchObject({ ok: false, reason: "sdkappid" });
   });
 
@@ -166,11 +185,23 @@ describe("verifyUserSig rejects", () => {
   });
 
   it("in the contract's order: identifier, sdkappid, expiry, signature", async () => {
-    const bad = await generateUserSig({ identifier: "alice", sdkAppId: 1, secretKey: OTHER_KEY, expireSeconds: 1, now: T });
+    const bad = await generateUserSig({
+      identifier: "alice",
+      sdkAppId: 1,
+      secretKey: OTHER_KEY,
+      expireSeconds: 1,
+      now: T,
+    });
     const late = T + 10;
     expect(await check(bad, "bob", late)).toMatchObject({ reason: "identifier" });
     expect(await check(bad, "alice", late)).toMatchObject({ reason: "sdkappid" });
-    const expiredWrongKey = await generateUserSig({ identifier: "alice", sdkAppId: APP, secretKey: OTHER_KEY, expireSeconds: 1, now: T });
+    const expiredWrongKey = await generateUserSig({
+      identifier: "alice",
+      sdkAppId: APP,
+      secretKey: OTHER_KEY,
+      expireSeconds: 1,
+      now: T,
+    });
     expect(await check(expiredWrongKey, "alice", late)).toMatchObject({ reason: "expired" });
     expect(await check(expiredWrongKey, "alice", T)).toMatchObject({ reason: "signature" });
   });
@@ -208,7 +239,10 @@ describe("verifyUserSig rejects", () => {
     const rawDeflate = new Uint8Array(
       await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream("deflate-raw"))).arrayBuffer(),
     );
-    expect(await check(encodeTencentBase64(rawDeflate))).toMatchObject({ reason: "malformed", detail: "not zlib data" });
+    expect(await check(encodeTencentBase64(rawDeflate))).toMatchObject({
+      reason: "malformed",
+      detail: "not zlib data",
+    });
     const trailing = encodeTencentBase64(new Uint8Array([...deflated, 0x7b, 0x7d]));
     expect(await check(trailing)).toMatchObject({ reason: "malformed", detail: "not zlib data" });
   });
@@ -226,7 +260,7 @@ describe("verifyUserSig rejects", () => {
     const fill = "x".repeat(MAX_DECOMPRESSED_BYTES - size(""));
     expect(size(fill)).toBe(MAX_DECOMPRESSED_BYTES);
     expect(await check(await pack({ ...doc, pad: fill }))).toEqual({ ok: true, expiresAt: T + 86400 });
-    expect(await check(await pack({ ...doc, pad: fill + "x" }))).toMatchObject({
+    expect(await check(await pack({ ...doc, pad: `${fill}x` }))).toMatchObject({
       reason: "malformed",
       detail: "inflates past 4096 bytes",
     });
