@@ -74,8 +74,11 @@ export async function verifyToken(config: Config, token: string, kind: RoomKind)
     const { payload } = await jwtVerify(
       token,
       async (header) => {
-        // Pick the key by kid; an unknown kid is tried against the current key and fails there.
-        return (keys.find((k) => k.kid === header.kid) ?? keys[0]!).key;
+        // Every token this service issues names its key. A kid of no configured key (a retired key,
+        // or none at all) is refused outright rather than tried against the current key.
+        const match = keys.find((k) => k.kid === header.kid);
+        if (!match) throw new errors.JWKSNoMatchingKey();
+        return match.key;
       },
       { algorithms: ["HS256"], issuer: ISSUER, audience: audienceOf(kind), requiredClaims: ["sub", "exp", "sid"] },
     );

@@ -28,7 +28,10 @@ function tooMany(): never {
 export const limitByClient: MiddlewareHandler<AppEnv> = async (c, next) => {
   // CF-Connecting-IP is set by Cloudflare's edge (and by wrangler dev); clients cannot forge it there.
   const client = c.req.header("cf-connecting-ip") ?? "unknown";
-  if (!(await allow(c, "AUTH_LIMITER", `${new URL(c.req.url).pathname.replace(/^\/weapp/, "")}:${client}`))) tooMany();
+  // Keyed by the path the router matched (percent-decoded), not the raw URL: `/utils/get_login_%69nfo`
+  // reaches the same handler as `/utils/get_login_info` and must draw on the same budget.
+  const route = c.req.path.replace(/^\/weapp(?=\/)/, "");
+  if (!(await allow(c, "AUTH_LIMITER", `${route}:${client}`))) tooMany();
   await next();
 };
 

@@ -25,6 +25,7 @@ const encoder = new TextEncoder();
 export const utf8Bytes = (s: string): number => encoder.encode(s).length;
 
 // C0/C1 controls (tab, CR and LF are allowed in free text) and lone surrogates are never meaningful here.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 const cleanText = v.check<string, string>(
   (s) => !CONTROL.test(s) && s.isWellFormed(),
@@ -108,16 +109,33 @@ export const Bodies = {
   mergeStream: v.object({ ...bodyUser, ...roomTarget, mergeParams: v.unknown() }),
 } as const;
 
+/**
+ * An SDKAppID as login sends it: what the configuration accepts for SDK_APP_ID (1-12 digits), as a JSON
+ * number or a numeric string. Wider than Int, whose 2^31 bound would refuse larger app ids as malformed.
+ */
+const AppID = v.pipe(
+  v.union(
+    [v.number(), v.pipe(v.string(), v.regex(/^\s*\+?\d{1,12}\s*$/, "must be a number of at most 12 digits"))],
+    "must be a number of at most 12 digits",
+  ),
+  v.transform(Number),
+  v.integer("must be an integer"),
+  v.minValue(0, "must be a number of at most 12 digits"),
+  v.maxValue(999_999_999_999, "must be a number of at most 12 digits"),
+);
+
 export const Queries = {
   /** Every authenticated action. */
   auth: v.object({ userID: UserID, token: v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.token)) }),
   login: v.object({
-    sdkAppID: Int,
+    sdkAppID: AppID,
     accountType: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(32)),
     userID: UserID,
     userSig: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(LIMITS.userSig)),
   }),
-  loginInfo: v.object({ userID: v.optional(v.union([v.literal(""), UserID], "must be 1-32 characters of A-Z a-z 0-9 _ -")) }),
+  loginInfo: v.object({
+    userID: v.optional(v.union([v.literal(""), UserID], "must be 1-32 characters of A-Z a-z 0-9 _ -")),
+  }),
 } as const;
 
 /**
