@@ -27,6 +27,7 @@ function protocolRoutes(): Hono<AppEnv> {
     api.on(["GET", "POST"], `/utils/${name}`, async (c) => {
       c.set("group", "utils");
       c.set("action", name);
+      if (!c.get("config").UTILS_ENABLED) return notFound(c);
       return answer(c, await run(c));
     });
   }

@@ -74,6 +74,9 @@ const ConfigSchema = v.object({
   ROOM_LIST_MAX_CNT: intVar(1, 1000, 100),
   CREATOR_LEAVE_DESTROYS: boolVar(false),
   CORS_ORIGINS: v.optional(v.pipe(v.string(), v.trim()), ""),
+  // The utils group is the original's demo kit: get_login_info mints a userSig for any userID and the
+  // test URLs sign pushes to the CDN for anyone. An app that signs userSigs on its own server turns it off.
+  UTILS_ENABLED: boolVar(true),
   TLS_SIG_SECRET_KEY: secret,
   TOKEN_SIGNING_KEY: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
   // Rotation: tokens signed with the previous key stay valid until they expire (see SECURITY.md).

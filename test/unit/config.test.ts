@@ -113,3 +113,20 @@ describe("configFor", () => {
     expect(() => configFor(bad)).toThrow(/HEARTBEAT_TIMEOUT_S/);
   });
 });
+
+describe("UTILS_ENABLED", () => {
+  it("turns the utils group (the demo kit) into 404s when false", async () => {
+    const { createApp } = await import("../../src/app");
+    const app = createApp();
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const off = { ...env, UTILS_ENABLED: "false" };
+    const res = await app.fetch(new Request("http://localhost/utils/get_login_info?userID=a"), off, ctx);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ code: 404 });
+    for (const path of ["/utils/get_test_rtmpaccurl", "/weapp/utils/get_test_pushurl"]) {
+      expect((await app.fetch(new Request(`http://localhost${path}`), off, ctx)).status).toBe(404);
+    }
+    const on = await app.fetch(new Request("http://localhost/utils/get_login_info?userID=a"), env, ctx);
+    expect(((await on.json()) as { code: number }).code).toBe(0);
+  });
+});
