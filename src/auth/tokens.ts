@@ -62,10 +62,39 @@ export async function issueToken(
 }
 
 /**
+ * Tokens this isolate verified moments ago, per config (so per key set): a client sends the same token
+ * on every action, and an HS256 verify costs more than the rest of a cheap action. An entry lives until
+ * the token expires, at most VERIFIED_CACHE_MS; only successes are kept, and the session is still
+ * checked on every request, so logout and a newer login take effect exactly as before.
+ */
+export const VERIFIED_CACHE_MS = 60_000;
+const VERIFIED_CACHE_MAX = 10_000;
+const verified = new WeakMap<Config, Map<string, { claims: TokenClaims; until: number }>>();
+
+/**
  * The claims of a token this service signed for this app, unexpired; null for anything else
  * (bad signature, other key, `alg: none`, expired, other app, malformed).
  */
 export async function verifyToken(config: Config, token: string, kind: RoomKind): Promise<TokenClaims | null> {
+  let cache = verified.get(config);
+  if (!cache) {
+    cache = new Map();
+    verified.set(config, cache);
+  }
+  const cacheKey = `${kind} ${token}`;
+  const now = Date.now();
+  const hit = cache.get(cacheKey);
+  if (hit && hit.until > now) return hit.claims;
+  if (hit) cache.delete(cacheKey);
+  const claims = await verifyTokenUncached(config, token, kind);
+  if (claims) {
+    if (cache.size >= VERIFIED_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(cacheKey, { claims, until: Math.min(claims.exp * 1000, now + VERIFIED_CACHE_MS) });
+  }
+  return claims;
+}
+
+async function verifyTokenUncached(config: Config, token: string, kind: RoomKind): Promise<TokenClaims | null> {
   const secrets = [config.TOKEN_SIGNING_KEY, config.TOKEN_SIGNING_KEY_PREVIOUS].filter(
     (s): s is string => typeof s === "string",
   );

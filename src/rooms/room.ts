@@ -225,11 +225,12 @@ export class Room extends DurableObject<Env> {
   async heartbeat(ref: RoomRef, userID: string): Promise<Outcome> {
     const s = this.check(ref);
     if (!s) return fail(Code.NO_ROOM, MISROUTED);
-    if (!this.open(false) || !this.storedRoom()) return fail(Code.NO_ROOM);
+    if (!this.open(false)) return fail(Code.NO_ROOM);
     const now = Date.now();
-    // One indexed UPDATE by primary key; the alarm moves only if this pusher held the earliest deadline.
+    // One indexed UPDATE by primary key; the room row is read only to tell "no room" from "not a pusher".
     const hit = this.sql.exec(Q.heartbeat, now, now + s.config.HEARTBEAT_TIMEOUT_S * 1000, userID).toArray();
-    if (hit.length === 0) return fail(Code.NOT_PUSHER);
+    if (hit.length === 0) return fail(this.storedRoom() ? Code.NOT_PUSHER : Code.NO_ROOM);
+    // The alarm moves only if this pusher held the earliest deadline (rearm compares before writing).
     await this.rearm();
     return ok({});
   }
