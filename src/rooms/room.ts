@@ -206,20 +206,12 @@ export class Room extends DurableObject<Env> {
     return result;
   }
 
-  async deletePusher(ref: RoomRef, userID: string): Promise<Outcome> {
-    const s = this.check(ref);
-    if (!s) return fail(Code.NO_ROOM, MISROUTED);
-    if (!this.open(false)) return fail(Code.NO_ROOM);
-    const now = Date.now();
-    const result = this.write((): Outcome => {
-      const room = this.storedRoom();
-      if (!room) return fail(Code.NO_ROOM);
+  deletePusher(ref: RoomRef, userID: string): Promise<Outcome> {
+    return this.changeRoom(ref, false, (room, s, now) => {
       if (!this.has(Q.isPusher, userID)) return fail(Code.NOT_PUSHER);
       this.removePusher(ref, room, userID, s, now);
       return ok({});
     });
-    await this.afterWrite();
-    return result;
   }
 
   async heartbeat(ref: RoomRef, userID: string): Promise<Outcome> {
@@ -235,20 +227,12 @@ export class Room extends DurableObject<Env> {
     return ok({});
   }
 
-  async destroyRoom(ref: RoomRef, userID: string): Promise<Outcome> {
-    const s = this.check(ref);
-    if (!s) return fail(Code.NO_ROOM, MISROUTED);
-    if (!this.open(false)) return fail(Code.NO_ROOM);
-    const now = Date.now();
-    const result = this.write((): Outcome => {
-      const room = this.storedRoom();
-      if (!room) return fail(Code.NO_ROOM);
+  destroyRoom(ref: RoomRef, userID: string): Promise<Outcome> {
+    return this.changeRoom(ref, false, (room, s, now) => {
       if (room.creator !== userID) return fail(Code.NO_ROOM, "不是房间创建者");
       this.destroy(ref, s, now);
       return ok({});
     });
-    await this.afterWrite();
-    return result;
   }
 
   async getPushers(ref: RoomRef): Promise<Outcome<RoomView>> {
@@ -269,14 +253,8 @@ export class Room extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- RPC: live_room only
 
-  async addAudience(ref: RoomRef, userID: string, userInfo: string): Promise<Outcome> {
-    const s = this.check(ref, true);
-    if (!s) return fail(Code.NO_ROOM, MISROUTED);
-    if (!this.open(false)) return fail(Code.NO_ROOM);
-    const now = Date.now();
-    const result = this.write((): Outcome => {
-      const room = this.storedRoom();
-      if (!room) return fail(Code.NO_ROOM);
+  addAudience(ref: RoomRef, userID: string, userInfo: string): Promise<Outcome> {
+    return this.changeRoom(ref, true, (room, s, now) => {
       if (this.has(Q.isAudience, userID)) {
         // A refresh is always allowed, even when the list is full.
         this.sql.exec(Q.refreshAudience, userInfo, now, userID);
@@ -287,24 +265,14 @@ export class Room extends DurableObject<Env> {
       this.recordListing(ref, room, s, now);
       return ok({});
     });
-    await this.afterWrite();
-    return result;
   }
 
-  async deleteAudience(ref: RoomRef, userID: string): Promise<Outcome> {
-    const s = this.check(ref, true);
-    if (!s) return fail(Code.NO_ROOM, MISROUTED);
-    if (!this.open(false)) return fail(Code.NO_ROOM);
-    const now = Date.now();
-    const result = this.write((): Outcome => {
-      const room = this.storedRoom();
-      if (!room) return fail(Code.NO_ROOM);
+  deleteAudience(ref: RoomRef, userID: string): Promise<Outcome> {
+    return this.changeRoom(ref, true, (room, s, now) => {
       // Idempotent: removing someone who is not an audience is a success.
       if (this.sql.exec(Q.deleteAudience, userID).toArray().length > 0) this.recordListing(ref, room, s, now);
       return ok({});
     });
-    await this.afterWrite();
-    return result;
   }
 
   async getAudiences(ref: RoomRef): Promise<Outcome<{ audiences: AudienceView[] }>> {
@@ -389,6 +357,27 @@ export class Room extends DurableObject<Env> {
   }
 
   // ---------------------------------------------------------------- storage helpers
+
+  /**
+   * One change to an existing room: the routing check, then `change` inside a transaction with the
+   * room row (code 3 when there is none), then the alarm and directory follow-up.
+   */
+  private async changeRoom(
+    ref: RoomRef,
+    liveOnly: boolean,
+    change: (room: RoomRow, s: Settings, now: number) => Outcome,
+  ): Promise<Outcome> {
+    const s = this.check(ref, liveOnly);
+    if (!s) return fail(Code.NO_ROOM, MISROUTED);
+    if (!this.open(false)) return fail(Code.NO_ROOM);
+    const now = Date.now();
+    const result = this.write((): Outcome => {
+      const room = this.storedRoom();
+      return room ? change(room, s, now) : fail(Code.NO_ROOM);
+    });
+    await this.afterWrite();
+    return result;
+  }
 
   /**
    * The kind's settings, or null (logged) when the call was routed to the wrong object: this object is
