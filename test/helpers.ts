@@ -1,4 +1,6 @@
-// Black-box helpers: requests go through the worker's own fetch handler, as a client's would.
+// Black-box helpers: requests go through the worker's fetch handler, as a client's would. `send` and
+// `Session` take the router to talk to (the worker's own by default; the security suite also builds
+// routers over a modified env), so every suite shares one client.
 import { env, exports } from "cloudflare:workers";
 import { generateUserSig } from "../src/auth/usersig";
 import { DEMO_SECRETS } from "../src/config";
@@ -12,36 +14,56 @@ export interface Reply {
   status: number;
   headers: Headers;
   body: Record<string, any>;
+  text: string;
 }
 
-export interface CallOptions {
-  query?: Record<string, string | number | undefined>;
+/** A protocol answer: {code, message} and the action's fields. */
+export type Answer = { code: number; message: string; [field: string]: any };
+
+export type Fetch = (request: Request) => Promise<Response>;
+
+/** The worker under test, as deployed: its default export's fetch handler. */
+export const workerFetch: Fetch = (request) => exports.default.fetch(request);
+
+export interface Send {
+  group: string;
+  action: string;
+  /** Query parameters, in order; a repeated name is sent twice. */
+  query?: Array<[string, string]> | Record<string, string | number | undefined>;
+  /** JSON body (stringified), or `raw` bytes/text as is. */
   body?: unknown;
-  /** Raw body bytes/text, sent as is. */
   raw?: BodyInit;
   method?: string;
   prefix?: "" | "/weapp";
   headers?: Record<string, string>;
+  /** Path as is (percent-encoded variants); overrides group/action. */
+  path?: string;
+  host?: string;
 }
 
-export async function call(group: string, action: string, opts: CallOptions = {}): Promise<Reply> {
-  const url = new URL(`${BASE}${opts.prefix ?? ""}/${group}/${action}`);
-  for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.append(k, String(v));
-  const method = opts.method ?? "POST";
-  const body = opts.raw ?? (method === "GET" || method === "HEAD" ? undefined : JSON.stringify(opts.body ?? {}));
-  const res = await exports.default.fetch(url, {
-    method,
-    body,
-    headers: { "content-type": "application/json", ...opts.headers },
-  });
-  const textBody = await res.text();
-  let parsed: Record<string, any>;
+export async function send(fetcher: Fetch, s: Send): Promise<Reply> {
+  const url = new URL(`${s.host ?? BASE}${s.path ?? `${s.prefix ?? ""}/${s.group}/${s.action}`}`);
+  const pairs = Array.isArray(s.query) ? s.query : Object.entries(s.query ?? {});
+  for (const [k, v] of pairs) if (v !== undefined) url.searchParams.append(k, String(v));
+  const method = s.method ?? "POST";
+  const body =
+    s.raw ?? (method === "GET" || method === "HEAD" ? undefined : s.body === undefined ? "{}" : JSON.stringify(s.body));
+  const res = await fetcher(
+    new Request(url, { method, body, headers: { "content-type": "application/json", ...s.headers } }),
+  );
+  const text = await res.text();
+  let parsed: Record<string, unknown>;
   try {
-    parsed = JSON.parse(textBody);
+    parsed = JSON.parse(text);
   } catch {
-    throw new Error(`non-JSON answer ${res.status}: ${textBody.slice(0, 200)}`);
+    throw new Error(`non-JSON answer ${res.status} to ${s.group}/${s.action}: ${text.slice(0, 200)}`);
   }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** One request to the worker under test. */
+export function call(group: string, action: string, opts: Omit<Send, "group" | "action"> = {}): Promise<Reply> {
+  return send(workerFetch, { group, action, ...opts });
 }
 
 export function userSigFor(userID: string, opts: { key?: string; appId?: number; expire?: number; now?: number } = {}) {
@@ -58,28 +80,31 @@ export function randomName(prefix = "u"): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 }
 
-/** A logged-in user of one room group. */
-export class Client {
-  private constructor(
+/** A logged-in user of one group, talking to one router. */
+export class Session {
+  constructor(
+    readonly fetcher: Fetch,
     readonly kind: RoomKind,
     readonly user: string,
     public token: string,
   ) {}
 
-  static async login(kind: RoomKind, user = randomName()): Promise<Client> {
-    const r = await call(kind, "login", {
+  static async login(fetcher: Fetch, kind: RoomKind, user = randomName()): Promise<Session> {
+    const r = await send(fetcher, {
+      group: kind,
+      action: "login",
       query: { sdkAppID: SDK_APP_ID, accountType: "36862", userID: user, userSig: await userSigFor(user) },
     });
-    if (r.body.code !== 0) throw new Error(`login failed: ${JSON.stringify(r.body)}`);
-    return new Client(kind, user, r.body.token);
+    if (r.body.code !== 0) throw new Error(`login failed: ${r.text}`);
+    return new Session(fetcher, kind, user, r.body.token);
   }
 
   get query() {
     return { userID: this.user, token: this.token };
   }
 
-  async do(action: string, body: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    return (await call(this.kind, action, { query: this.query, body })).body;
+  async do(action: string, body: Record<string, unknown> = {}): Promise<Answer> {
+    return (await send(this.fetcher, { group: this.kind, action, query: this.query, body })).body as Answer;
   }
 
   async pushUrl(roomID?: string): Promise<string> {
@@ -98,5 +123,11 @@ export class Client {
     });
   }
 }
+
+/** A user logged in to the worker under test. */
+export type Client = Session;
+export const Client = {
+  login: (kind: RoomKind, user?: string): Promise<Client> => Session.login(workerFetch, kind, user),
+};
 
 export { env };

@@ -4,13 +4,22 @@ import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { createApp } from "../../src/app";
-import { generateUserSig } from "../../src/auth/usersig";
-import { DEMO_SECRETS } from "../../src/config";
 import { Code } from "../../src/protocol/codes";
 import { ROOM_KINDS, type RoomKind, roomObjectName } from "../../src/rooms/types";
-import { BASE, randomName, SDK_APP_ID } from "../helpers";
+import type { Fetch, Reply, Session } from "../helpers";
 
-export { BASE, randomName, SDK_APP_ID };
+export {
+  type Answer,
+  BASE,
+  type Fetch,
+  type Reply,
+  randomName,
+  SDK_APP_ID,
+  type Send,
+  Session,
+  send,
+  userSigFor,
+} from "../helpers";
 export const KINDS = ROOM_KINDS;
 export const CAPACITY: Record<RoomKind, number> = { live_room: 4, double_room: 2, multi_room: 4 };
 
@@ -18,18 +27,6 @@ export const CAPACITY: Record<RoomKind, number> = { live_room: 4, double_room: 2
 export const BUSINESS_CODES = new Set<number>(Object.values(Code));
 /** The only statuses a request may get besides 200 (contract section 1; 503 = store down or refusing). */
 export const HTTP_FAILURES = new Set([400, 404, 405, 413, 429, 503]);
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  body: Record<string, any>;
-  text: string;
-}
-
-/** A protocol answer: {code, message} and the action's fields. */
-export type Answer = { code: number; message: string; [field: string]: any };
-
-export type Fetch = (request: Request) => Promise<Response>;
 
 /** The worker's own router, but over `overrides` merged into the test env (config-dependent behaviour). */
 export function routerWith(overrides: Record<string, unknown>): Fetch {
@@ -41,42 +38,6 @@ export function routerWith(overrides: Record<string, unknown>): Fetch {
 /** The router without rate limiters: for tests that send many room-creating requests on purpose. */
 export const unlimited = () => routerWith({ AUTH_LIMITER: undefined, ROOM_LIMITER: undefined });
 
-export interface Send {
-  group: string;
-  action: string;
-  /** Query parameters, in order; a repeated name is sent twice. */
-  query?: Array<[string, string]> | Record<string, string | number | undefined>;
-  /** JSON body (stringified), or `raw` bytes/text as is. */
-  body?: unknown;
-  raw?: BodyInit;
-  method?: string;
-  prefix?: "" | "/weapp";
-  headers?: Record<string, string>;
-  /** Path as is (percent-encoded variants); overrides group/action. */
-  path?: string;
-  host?: string;
-}
-
-export async function send(fetcher: Fetch, s: Send): Promise<Reply> {
-  const url = new URL(`${s.host ?? BASE}${s.path ?? `${s.prefix ?? ""}/${s.group}/${s.action}`}`);
-  const pairs = Array.isArray(s.query) ? s.query : Object.entries(s.query ?? {});
-  for (const [k, v] of pairs) if (v !== undefined) url.searchParams.append(k, String(v));
-  const method = s.method ?? "POST";
-  const body =
-    s.raw ?? (method === "GET" || method === "HEAD" ? undefined : s.body === undefined ? "{}" : JSON.stringify(s.body));
-  const res = await fetcher(
-    new Request(url, { method, body, headers: { "content-type": "application/json", ...s.headers } }),
-  );
-  const text = await res.text();
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`non-JSON answer ${res.status} to ${s.group}/${s.action}: ${text.slice(0, 200)}`);
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
-
 /** The contract's shape of every answer: JSON {code: int, message: string}; 200 iff a business code. */
 export function expectWellFormed(r: Reply, what = ""): void {
   expect(r.status, `${what}: ${r.text.slice(0, 300)}`).not.toBe(500);
@@ -87,60 +48,6 @@ export function expectWellFormed(r: Reply, what = ""): void {
   else {
     expect(HTTP_FAILURES.has(r.status), `${what}: status ${r.status}`).toBe(true);
     expect(r.body.code, what).toBe(r.status);
-  }
-}
-
-export function userSigFor(userID: string, opts: { key?: string; appId?: number; expire?: number; now?: number } = {}) {
-  return generateUserSig({
-    identifier: userID,
-    sdkAppId: opts.appId ?? SDK_APP_ID,
-    secretKey: opts.key ?? DEMO_SECRETS.TLS_SIG_SECRET_KEY,
-    expireSeconds: opts.expire ?? 86400,
-    now: opts.now,
-  });
-}
-
-/** A logged-in user of one group, talking to one router. */
-export class Session {
-  constructor(
-    readonly fetcher: Fetch,
-    readonly kind: RoomKind,
-    readonly user: string,
-    public token: string,
-  ) {}
-
-  static async login(fetcher: Fetch, kind: RoomKind, user = randomName()): Promise<Session> {
-    const r = await send(fetcher, {
-      group: kind,
-      action: "login",
-      query: { sdkAppID: SDK_APP_ID, accountType: "36862", userID: user, userSig: await userSigFor(user) },
-    });
-    if (r.body.code !== 0) throw new Error(`login failed: ${r.text}`);
-    return new Session(fetcher, kind, user, r.body.token);
-  }
-
-  get query() {
-    return { userID: this.user, token: this.token };
-  }
-
-  async do(action: string, body: Record<string, unknown> = {}): Promise<Answer> {
-    return (await send(this.fetcher, { group: this.kind, action, query: this.query, body })).body as Answer;
-  }
-
-  async pushUrl(roomID?: string): Promise<string> {
-    const r = await this.do("get_push_url", roomID ? { roomID } : {});
-    if (r.code !== 0) throw new Error(`get_push_url failed: ${JSON.stringify(r)}`);
-    return r.pushURL;
-  }
-
-  async join(roomID: string, extra: Record<string, unknown> = {}) {
-    return this.do("add_pusher", {
-      roomID,
-      userName: this.user,
-      userAvatar: "https://example.test/a.png",
-      pushURL: await this.pushUrl(roomID),
-      ...extra,
-    });
   }
 }
 
