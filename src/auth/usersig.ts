@@ -1,6 +1,7 @@
 // Tencent TLSSigAPIv2 userSig (contract section 3): issue and verify, interoperable with Tencent's SDKs.
 // A userSig is base64 (Tencent alphabet) of zlib-deflated JSON carrying an HMAC-SHA256 over the claims.
 import { base64Decode, base64Encode, hmacSha256 } from "../util/crypto";
+import { readAtMost } from "../util/streams";
 
 /** Longer input is rejected before any decoding work. Real userSigs are a few hundred characters. */
 export const MAX_USERSIG_CHARS = 2048;
@@ -193,30 +194,11 @@ async function inflateBounded(bytes: Uint8Array, limit: number): Promise<Uint8Ar
   // Failures also surface on the reader; swallow them here so that no rejection goes unhandled.
   writer.write(bytes).catch(() => {});
   writer.close().catch(() => {});
-  const reader = stream.readable.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        reader.cancel().catch(() => {});
-        return "too-large";
-      }
-      chunks.push(value);
-    }
+    return (await readAtMost(stream.readable, limit)) ?? "too-large";
   } catch {
     return "invalid";
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 function malformed(detail: string): UserSigResult {

@@ -5,6 +5,7 @@
 // `t` is when the signature expires, in unix seconds; the key itself never leaves this module.
 import type { Config } from "../config";
 import { md5Hex } from "../util/crypto";
+import { readAtMost } from "../util/streams";
 
 export interface LiveApiOptions {
   /** The common_access endpoint, e.g. http://fcgi.video.qcloud.com/common_access (LIVE_API_URL). */
@@ -147,26 +148,8 @@ async function readBounded(response: Response, limit: number): Promise<string | 
     return null;
   }
   if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  const bytes = await readAtMost(response.body, limit);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
 function discard(response: Response): void {
