@@ -59,27 +59,42 @@ export async function openSession(
   remember(key, sid, Date.now());
 }
 
-/** Whether `sid` is the user's current session in that group. */
+/** Marks one session revoked. Login never writes it, so a logout can never undo a newer login. */
+export const revokedKey = (kind: RoomKind, user: string, sid: string) => `revoked:v1:${kind}:${user}:${sid}`;
+
+/** Whether `sid` is the user's current session in that group, and not logged out. */
 export async function isCurrentSession(env: Env, kind: RoomKind, user: string, sid: string): Promise<boolean> {
   const key = sessionKey(kind, user);
   const now = Date.now();
   const cached = recent.get(key);
   if (cached && cached.until > now) return timingSafeEqual(cached.sid, sid);
-  const stored = await kv(() => env.SESSIONS.get<StoredSession>(key, "json"));
+  // One KV round trip for both keys (bulk get).
+  const revoked = revokedKey(kind, user, sid);
+  const found = await kv(() => env.SESSIONS.get<unknown>([key, revoked], "json"));
+  const stored = found.get(key) as StoredSession | null | undefined;
   if (!stored || typeof stored.sid !== "string" || stored.exp * 1000 < now) {
     recent.delete(key);
     return false;
   }
+  if (found.get(revoked) != null) return false;
   remember(key, stored.sid, now);
   return timingSafeEqual(stored.sid, sid);
 }
 
-/** Revokes the session if it is still the current one (a newer login is left alone). */
-export async function closeSession(env: Env, kind: RoomKind, user: string, sid: string): Promise<void> {
-  const key = sessionKey(kind, user);
-  const stored = await kv(() => env.SESSIONS.get<StoredSession>(key, "json"));
-  recent.delete(key);
-  if (stored && typeof stored.sid === "string" && timingSafeEqual(stored.sid, sid)) {
-    await kv(() => env.SESSIONS.delete(key));
-  }
+/**
+ * Revokes one session: writes its revocation marker (until the token would expire anyway) rather than
+ * deleting the user's session key. KV has no compare-and-delete, so a delete could remove a newer
+ * login that landed in between; a per-session marker cannot.
+ */
+export async function closeSession(
+  env: Env,
+  kind: RoomKind,
+  user: string,
+  sid: string,
+  tokenExpiresAt: number,
+): Promise<void> {
+  recent.delete(sessionKey(kind, user));
+  const ttl = Math.max(60, Math.ceil(tokenExpiresAt - Date.now() / 1000));
+  await kv(() => env.SESSIONS.put(revokedKey(kind, user, sid), "1", { expirationTtl: ttl }));
+  recent.delete(sessionKey(kind, user));
 }

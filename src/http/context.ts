@@ -15,6 +15,8 @@ export interface RequestState {
   kind?: RoomKind;
   /** The session id of the request's token (logout revokes exactly that session). */
   sid?: string;
+  /** The token's expiry (unix seconds): how long a logout's revocation marker must outlive it. */
+  tokenExp?: number;
 }
 
 export type AppEnv = { Bindings: Env; Variables: RequestState };

@@ -76,7 +76,7 @@ export const ROOM_ACTIONS: Record<string, RoomAction> = {
     auth: true,
     body: Bodies.empty,
     async run({ c, env, kind, user }) {
-      await closeSession(env, kind, user, c.get("sid")!);
+      await closeSession(env, kind, user, c.get("sid")!, c.get("tokenExp")!);
       return ok({});
     },
   }),
@@ -227,6 +227,7 @@ export async function runRoomAction(c: Context<AppEnv>, kind: RoomKind, def: Roo
     const claims = await authenticate(c, kind);
     user = claims.user;
     c.set("sid", claims.sid);
+    c.set("tokenExp", claims.exp);
   }
   const raw = await readJsonBody(c);
   if (def.auth) assertBodyUser(raw, user);

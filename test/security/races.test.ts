@@ -295,26 +295,23 @@ describe("bounded growth under concurrency", () => {
 });
 
 describe("logout racing a new login of the same user", () => {
-  // KNOWN BUG (src/auth/sessions.ts, closeSession): logout reads the session, then deletes the key if
-  // the sid is its own. KV has no compare-and-delete, so a login that lands between the read and the
-  // delete (or a read served from a location's stale KV cache) has its new session deleted: the new
-  // login answered code 0 with a token that is refused (7) until the user logs in again. The
-  // interleaving is forced here (the login runs inside the logout's KV delete). `it.fails` keeps the
-  // suite green while the bug stands; turn it into `it` once logout no longer deletes a key that a
-  // newer login may have written (e.g. per-sid revocation markers that login never touches).
-  it.fails("keeps the newer session", async () => {
+  // Logout writes a per-session revocation marker instead of deleting the user's session key: KV has no
+  // compare-and-delete, so a delete could remove a login that lands in between (as it did before this
+  // test was turned from it.fails into it). The interleaving is forced: the login runs inside the
+  // logout's KV write.
+  it("keeps the newer session", async () => {
     const user = randomName("relog");
     const old = await Session.login(router, "multi_room", user);
     let fresh = "";
-    const realDelete = env.SESSIONS.delete.bind(env.SESSIONS);
-    const spy = vi.spyOn(env.SESSIONS, "delete").mockImplementation(async (key) => {
+    const realPut = env.SESSIONS.put.bind(env.SESSIONS);
+    const spy = vi.spyOn(env.SESSIONS, "put").mockImplementationOnce(async (key, value, options) => {
       const r = await send(router, {
         group: "multi_room",
         action: "login",
         query: { sdkAppID: SDK_APP_ID, accountType: "1", userID: user, userSig: await userSigFor(user) },
       });
       fresh = r.body.token;
-      return realDelete(key);
+      return realPut(key, value, options);
     });
     try {
       expect((await old.do("logout")).code).toBe(0);
@@ -323,6 +320,7 @@ describe("logout racing a new login of the same user", () => {
     }
     forgetCachedSessions();
     expect(fresh).not.toBe("");
+    expect((await old.do("get_push_url")).code).toBe(7);
     const r = await send(router, {
       group: "multi_room",
       action: "get_push_url",
