@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as esbuild from "esbuild";
-import { ROOT } from "./lib.mjs";
+import { ROOT, WORKER_BUILD } from "./lib.mjs";
 
 export const EXPERIMENTS = [
   {
@@ -117,19 +117,7 @@ export async function bundleExperiments(outDir) {
       });
     },
   };
-  const result = await esbuild.build({
-    entryPoints: [path.join(ROOT, "bench/bench-worker.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    external: ["cloudflare:*", "node:*"],
-    write: false,
-    logLevel: "warning",
-    plugins: [plugin],
-  });
+  const result = await esbuild.build({ ...WORKER_BUILD, plugins: [plugin] });
   const code = result.outputFiles[0].text;
   fs.writeFileSync(path.join(outDir, "worker-exp.mjs"), code);
   const ids = (list) => [...new Set(list.map((e) => (typeof e === "string" ? e : e.id)))];

@@ -17,22 +17,25 @@ export const BIZID = "8888";
 
 // ------------------------------------------------------------------ build
 
-/** Bundles bench/bench-worker.ts (which imports src/index.ts) into one ES module, as wrangler would. */
+/** esbuild options that bundle bench/bench-worker.ts (which imports src/index.ts) as wrangler would. */
+export const WORKER_BUILD = {
+  entryPoints: [path.join(ROOT, "bench/bench-worker.ts")],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  conditions: ["workerd", "worker", "browser"],
+  mainFields: ["module", "main"],
+  external: ["cloudflare:*", "node:*"],
+  minify: false,
+  write: false,
+  logLevel: "warning",
+};
+
+/** Bundles the bench worker into one ES module. */
 export async function bundleWorker(outDir) {
   const started = performance.now();
-  const result = await esbuild.build({
-    entryPoints: [path.join(ROOT, "bench/bench-worker.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    external: ["cloudflare:*", "node:*"],
-    minify: false,
-    write: false,
-    logLevel: "warning",
-  });
+  const result = await esbuild.build(WORKER_BUILD);
   const code = result.outputFiles[0].text;
   fs.writeFileSync(path.join(outDir, "worker.mjs"), code);
   return { code, bytes: code.length, ms: performance.now() - started };

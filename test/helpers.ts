@@ -10,6 +10,22 @@ export const SDK_APP_ID = 1400000000;
 export const BIZID = "8888";
 export const BASE = "http://localhost";
 
+/** Non-demo secrets and app identity: what a correctly configured deployment would have. */
+export const DEPLOY_SECRETS = {
+  TLS_SIG_SECRET_KEY: "1a".repeat(32),
+  TOKEN_SIGNING_KEY: "2b".repeat(32),
+  LIVE_PUSH_KEY: "3c".repeat(16),
+  LIVE_API_KEY: "4d".repeat(16),
+};
+export const DEPLOY_VARS = {
+  SDK_APP_ID: "1400123456",
+  ACCOUNT_TYPE: "1",
+  LIVE_APP_ID: "1250123456",
+  LIVE_BIZID: "12345",
+  LIVE_PUSH_HOST: "push.live.example.com",
+  LIVE_PLAY_HOST: "play.live.example.com",
+};
+
 export interface Reply {
   status: number;
   headers: Headers;

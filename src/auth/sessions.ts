@@ -93,8 +93,9 @@ export async function closeSession(
   sid: string,
   tokenExpiresAt: number,
 ): Promise<void> {
-  recent.delete(sessionKey(kind, user));
+  const key = sessionKey(kind, user);
   const ttl = Math.max(60, Math.ceil(tokenExpiresAt - Date.now() / 1000));
   await kv(() => env.SESSIONS.put(revokedKey(kind, user, sid), "1", { expirationTtl: ttl }));
-  recent.delete(sessionKey(kind, user));
+  // After the write: a check racing the logout may have re-cached the session while it was in flight.
+  recent.delete(key);
 }

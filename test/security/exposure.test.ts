@@ -6,26 +6,13 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createFakeLiveApi, fetchVia } from "../../dev/fake-live-api";
 import { forgetCachedSessions } from "../../src/auth/sessions";
 import { DEMO_SECRETS } from "../../src/config";
+import { DEPLOY_SECRETS, DEPLOY_VARS } from "../helpers";
 import { captureLogs, randomName, routerWith, SDK_APP_ID, Session, send, unlimited, userSigFor } from "./support";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const REAL_SECRETS = {
-  TLS_SIG_SECRET_KEY: "1a".repeat(32),
-  TOKEN_SIGNING_KEY: "2b".repeat(32),
-  LIVE_PUSH_KEY: "3c".repeat(16),
-  LIVE_API_KEY: "4d".repeat(16),
-};
-const APP_VARS = {
-  SDK_APP_ID: "1400123456",
-  ACCOUNT_TYPE: "1",
-  LIVE_APP_ID: "1250123456",
-  LIVE_BIZID: "12345",
-  LIVE_PUSH_HOST: "push.live.example.com",
-  LIVE_PLAY_HOST: "play.live.example.com",
-};
 const PUBLIC = "https://rooms.example.com";
 const EVERY_ROUTE = [
   ["GET", "/utils/get_login_info?userID=alice"],
@@ -47,17 +34,17 @@ describe("refusal to serve with missing or demo secrets", () => {
     ["ENVIRONMENT unset means production", { ENVIRONMENT: undefined }, /TOKEN_SIGNING_KEY/],
     [
       "one demo secret among real ones",
-      { ENVIRONMENT: "production", ...REAL_SECRETS, ...APP_VARS, LIVE_API_KEY: DEMO_SECRETS.LIVE_API_KEY },
+      { ENVIRONMENT: "production", ...DEPLOY_SECRETS, ...DEPLOY_VARS, LIVE_API_KEY: DEMO_SECRETS.LIVE_API_KEY },
       /: LIVE_API_KEY$/,
     ],
     [
       "a demo token key",
-      { ENVIRONMENT: "staging", ...REAL_SECRETS, ...APP_VARS, TOKEN_SIGNING_KEY: DEMO_SECRETS.TOKEN_SIGNING_KEY },
+      { ENVIRONMENT: "staging", ...DEPLOY_SECRETS, ...DEPLOY_VARS, TOKEN_SIGNING_KEY: DEMO_SECRETS.TOKEN_SIGNING_KEY },
       /: TOKEN_SIGNING_KEY$/,
     ],
     [
       "real secrets on the demo app identity",
-      { ENVIRONMENT: "production", ...REAL_SECRETS },
+      { ENVIRONMENT: "production", ...DEPLOY_SECRETS },
       /vars not set: SDK_APP_ID/,
     ],
   ];
@@ -77,7 +64,7 @@ describe("refusal to serve with missing or demo secrets", () => {
           const body = JSON.parse(text);
           expect(body.code).toBe(503);
           expect(body.message).toMatch(reason);
-          for (const value of [...Object.values(REAL_SECRETS), ...Object.values(DEMO_SECRETS)])
+          for (const value of [...Object.values(DEPLOY_SECRETS), ...Object.values(DEMO_SECRETS)])
             expect(text).not.toContain(value);
         }
       }
@@ -86,7 +73,12 @@ describe("refusal to serve with missing or demo secrets", () => {
   );
 
   it("a deployment with real secrets and its own app serves a public host, and its answers use its own keys", async () => {
-    const deployed = routerWith({ ENVIRONMENT: "production", ...REAL_SECRETS, ...APP_VARS, AUTH_LIMITER: undefined });
+    const deployed = routerWith({
+      ENVIRONMENT: "production",
+      ...DEPLOY_SECRETS,
+      ...DEPLOY_VARS,
+      AUTH_LIMITER: undefined,
+    });
     const info = await send(deployed, {
       group: "utils",
       action: "get_login_info",
@@ -95,15 +87,15 @@ describe("refusal to serve with missing or demo secrets", () => {
       query: { userID: "alice" },
     });
     expect(info.status).toBe(200);
-    expect(info.body).toMatchObject({ code: 0, sdkAppID: APP_VARS.SDK_APP_ID });
+    expect(info.body).toMatchObject({ code: 0, sdkAppID: DEPLOY_VARS.SDK_APP_ID });
     // Its userSig is not one the demo key would accept, and a demo userSig is not accepted there.
-    const demoSig = await userSigFor("alice", { appId: Number(APP_VARS.SDK_APP_ID) });
+    const demoSig = await userSigFor("alice", { appId: Number(DEPLOY_VARS.SDK_APP_ID) });
     const login = (userSig: string) =>
       send(deployed, {
         group: "live_room",
         action: "login",
         host: PUBLIC,
-        query: { sdkAppID: APP_VARS.SDK_APP_ID, accountType: "1", userID: "alice", userSig },
+        query: { sdkAppID: DEPLOY_VARS.SDK_APP_ID, accountType: "1", userID: "alice", userSig },
       });
     expect((await login(demoSig)).body.code).toBe(7);
     expect((await login(info.body.userSig)).body.code).toBe(0);

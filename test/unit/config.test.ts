@@ -2,22 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ConfigError, configFor, DEMO_SECRETS, parseConfig, refusalReason } from "../../src/config";
-
-const realSecrets = {
-  TLS_SIG_SECRET_KEY: "a".repeat(64),
-  TOKEN_SIGNING_KEY: "b".repeat(64),
-  LIVE_PUSH_KEY: "c".repeat(32),
-  LIVE_API_KEY: "d".repeat(32),
-};
-
-const appVars = {
-  SDK_APP_ID: "1400123456",
-  ACCOUNT_TYPE: "1",
-  LIVE_APP_ID: "1250123456",
-  LIVE_BIZID: "12345",
-  LIVE_PUSH_HOST: "push.live.example.com",
-  LIVE_PLAY_HOST: "play.live.example.com",
-};
+import { DEPLOY_SECRETS, DEPLOY_VARS } from "../helpers";
 
 describe("parseConfig", () => {
   it("applies the contract's defaults", () => {
@@ -94,13 +79,17 @@ describe("refusalReason", () => {
 
   it("a deployment with missing or demo secrets refuses to serve, naming them", () => {
     expect(refusalReason(parseConfig({ ENVIRONMENT: "production" }), "api.example.com")).toMatch(/TOKEN_SIGNING_KEY/);
-    const demoPush = parseConfig({ ENVIRONMENT: "staging", ...realSecrets, LIVE_PUSH_KEY: DEMO_SECRETS.LIVE_PUSH_KEY });
+    const demoPush = parseConfig({
+      ENVIRONMENT: "staging",
+      ...DEPLOY_SECRETS,
+      LIVE_PUSH_KEY: DEMO_SECRETS.LIVE_PUSH_KEY,
+    });
     expect(refusalReason(demoPush, "api.example.com")).toBe("secrets missing or set to demo values: LIVE_PUSH_KEY");
-    expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets }), "api.example.com")).toBe(
+    expect(refusalReason(parseConfig({ ENVIRONMENT: "production", ...DEPLOY_SECRETS }), "api.example.com")).toBe(
       "vars not set: SDK_APP_ID, ACCOUNT_TYPE, LIVE_APP_ID, LIVE_BIZID, LIVE_PUSH_HOST, LIVE_PLAY_HOST",
     );
     expect(
-      refusalReason(parseConfig({ ENVIRONMENT: "production", ...realSecrets, ...appVars }), "api.example.com"),
+      refusalReason(parseConfig({ ENVIRONMENT: "production", ...DEPLOY_SECRETS, ...DEPLOY_VARS }), "api.example.com"),
     ).toBeNull();
   });
 });
